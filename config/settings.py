@@ -1,0 +1,86 @@
+"""One settings object for every process, read from `OMS_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.timings import Timings
+
+
+class Settings(BaseSettings):
+    """Configuration of the API, the worker and the embedded stack.
+
+    Code receives a `Settings`; it never reads the environment itself. Every field has a default
+    that suits `oms up` on one machine.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    # Empty means: SQLite in the data dir (see `database_url_resolved`).
+    database_url: str = ""
+    database_pool_size: int = 10
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "oms-orders"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_url: str = ""
+
+    admin_api_key: SecretStr | None = None
+    shopify_webhook_secret: SecretStr | None = None
+    shopify_webhook_secret_previous: SecretStr | None = None
+    woocommerce_webhook_secret: SecretStr | None = None
+    payload_key: SecretStr | None = None
+
+    # Multiplies every business delay: warehouse and carrier progress, tracking polls, windows.
+    time_scale: float = Field(default=1.0, gt=0)
+    return_window_days: float = Field(default=30.0, ge=0)
+    backorder_deadline_hours: float = Field(default=168.0, gt=0)
+    # The sandbox warehouse sends picked/packed/shipped by itself (a real WMS would call the API).
+    sandbox_warehouse: bool = True
+    payment_gateway: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_api_key: SecretStr | None = None
+
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "orders@oms.example"
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    # Worker tuning.
+    max_concurrent_activities: int = 200
+    max_concurrent_workflow_tasks: int = 100
+
+    def database_url_resolved(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'oms.sqlite3').resolve()}"
+
+    def timings(self) -> Timings:
+        """Business delays handed to each new order workflow (fixed for its lifetime)."""
+        return Timings(
+            time_scale=self.time_scale,
+            return_window_s=self.return_window_days * 86400,
+            backorder_deadline_s=self.backorder_deadline_hours * 3600,
+        )
+
+    def public_base_url(self) -> str:
+        """Where customers and ops reach the API (used in label and tracking links)."""
+        return self.public_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
