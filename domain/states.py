@@ -1,0 +1,58 @@
+"""The order state machine: statuses and the transitions allowed between them, in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    """Customer-visible status of an order."""
+
+    RECEIVED = "received"
+    BACKORDERED = "backordered"
+    ON_HOLD = "on_hold"
+    IN_FULFILLMENT = "in_fulfillment"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+    RETURNED = "returned"
+    PARTIALLY_RETURNED = "partially_returned"
+
+
+S = OrderStatus
+_ACTIVE = {S.RECEIVED, S.BACKORDERED, S.IN_FULFILLMENT}
+
+ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.RECEIVED: frozenset({S.IN_FULFILLMENT, S.BACKORDERED, S.ON_HOLD, S.CANCELLED, S.FAILED}),
+    S.BACKORDERED: frozenset({S.IN_FULFILLMENT, S.ON_HOLD, S.CANCELLED, S.FAILED}),
+    # Release returns to where the order was; a held order can still be cancelled.
+    S.ON_HOLD: frozenset(_ACTIVE | {S.SHIPPED, S.CANCELLED, S.FAILED}),
+    S.IN_FULFILLMENT: frozenset({S.SHIPPED, S.ON_HOLD, S.BACKORDERED, S.CANCELLED, S.FAILED}),
+    S.SHIPPED: frozenset({S.DELIVERED, S.FAILED, S.RETURNED, S.ON_HOLD}),
+    S.DELIVERED: frozenset({S.COMPLETED, S.RETURNED, S.PARTIALLY_RETURNED}),
+    S.PARTIALLY_RETURNED: frozenset({S.RETURNED, S.COMPLETED, S.PARTIALLY_RETURNED}),
+    S.COMPLETED: frozenset({S.RETURNED, S.PARTIALLY_RETURNED}),
+    S.CANCELLED: frozenset(),
+    S.FAILED: frozenset(),
+    S.RETURNED: frozenset(),
+}
+
+TERMINAL = frozenset({S.CANCELLED, S.FAILED, S.RETURNED})
+
+
+class InvalidTransition(ValueError):
+    """A status change the state machine does not allow."""
+
+
+def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
+    """Whether `current -> new` is allowed (staying put always is)."""
+    return current == new or new in ALLOWED[current]
+
+
+def transition(current: OrderStatus, new: OrderStatus) -> OrderStatus:
+    """Return `new`, or raise `InvalidTransition` when the machine forbids it."""
+    if not can_transition(current, new):
+        raise InvalidTransition(f"order cannot go from {current.value} to {new.value}")
+    return new
