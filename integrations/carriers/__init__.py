@@ -1,0 +1,1 @@
+"""Carriers adapters: protocol, sandbox and real-service implementations."""

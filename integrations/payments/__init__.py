@@ -1,0 +1,1 @@
+"""Payments adapters: protocol, sandbox and real-service implementations."""

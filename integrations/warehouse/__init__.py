@@ -1,0 +1,1 @@
+"""Warehouse adapters: protocol, sandbox and real-service implementations."""

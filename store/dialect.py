@@ -1,0 +1,15 @@
+"""Dialect-specific statements, chosen from the session's bind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """`insert` with `on_conflict_do_nothing` for the session's database."""
+    bind = session.get_bind()
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
