@@ -1,0 +1,186 @@
+"""Shipping activities: rate shopping and labels, voids, tracking polls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities import io
+from activities.errors import business_error
+from activities.payments import call
+from domain.errors import INVALID_ADDRESS
+from domain.order_state import RateChoice, TimelineEvent
+from domain.rates import choose_rate
+from integrations.carriers.errors import LabelAlreadyUsed
+from integrations.carriers.labels import packing_slip_pdf
+from integrations.carriers.protocol import Address as CarrierAddress
+from integrations.carriers.protocol import Carrier, Rate, RateRequest
+from integrations.errors import IntegrationError
+from store import events as event_store
+from store.dialect import insert_for
+from store.tables import Location, ShipmentDocument, Sku
+
+log = structlog.get_logger(__name__)
+
+
+def _choice(rate: Rate) -> RateChoice:
+    return RateChoice(
+        carrier=rate.carrier,
+        service=rate.service,
+        amount=rate.amount,
+        currency=rate.currency,
+        transit_days=rate.transit_days,
+    )
+
+
+async def _reraise(err: IntegrationError) -> None:
+    raise err
+
+
+class ShippingActivities:
+    """Carriers behind one protocol; label documents stored for the API to serve."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        carriers: Mapping[str, Carrier],
+        public_url: str,
+    ) -> None:
+        self._sessions, self._carriers, self._public_url = sessions, carriers, public_url
+
+    @activity.defn
+    async def buy_label(self, inp: io.BuyLabelInput) -> io.LabelResult:
+        """Shop rates across carriers, buy the cheapest that keeps the promise, store the label."""
+        async with self._sessions() as session:
+            location = await session.get(Location, inp.location_id)
+            names = {s.sku: s.name for s in [await session.get(Sku, x.sku) for x in inp.lines] if s}
+        if location is None:
+            business_error("UnknownLocation", f"location {inp.location_id} does not exist")
+        weight = sum(inp.weights.get(x.sku, 500) * x.quantity for x in inp.lines)
+        request = RateRequest(
+            ship_from=CarrierAddress(
+                name=location.name,
+                line1=location.name,
+                city="",
+                region=location.region,
+                postal_code=location.postal_code,
+                country=location.country,
+            ),
+            ship_to=CarrierAddress(**inp.ship_to.model_dump()),
+            weight_grams=max(weight, 1),
+        )
+        rates: list[Rate] = []
+        for carrier in self._carriers.values():
+            rates.extend(await call(carrier.rates(request)))
+        try:
+            chosen, others = choose_rate(rates, inp.service)
+        except ValueError as err:
+            business_error(INVALID_ADDRESS, str(err))
+        label = await call(
+            self._carriers[chosen.carrier].buy_label(
+                idempotency_key=inp.idempotency_key,
+                rate=chosen,
+                req=request,
+                reference=inp.shipment_id,
+            )
+        )
+        slip = packing_slip_pdf(
+            inp.shipment_id,
+            inp.order_id,
+            inp.ship_to.model_dump(),
+            [
+                {"sku": x.sku, "name": names.get(x.sku, x.sku), "quantity": x.quantity}
+                for x in inp.lines
+            ],
+        )
+        await self._store(
+            inp.shipment_id,
+            {
+                "label": ("application/pdf", label.pdf),
+                "label_zpl": ("text/plain; charset=utf-8", label.zpl.encode()),
+                "packing_slip": ("application/pdf", slip),
+            },
+        )
+        log.info(
+            "label bought",
+            order_id=inp.order_id,
+            shipment_id=inp.shipment_id,
+            carrier=label.carrier,
+            tracking_number=label.tracking_number,
+        )
+        return io.LabelResult(
+            label_id=label.label_id,
+            carrier=label.carrier,
+            service=label.service,
+            tracking_number=label.tracking_number,
+            label_url=f"{self._public_url}/v1/shipments/{inp.shipment_id}/label",
+            rate=_choice(chosen),
+            alternatives=[_choice(r) for r in others],
+        )
+
+    async def _store(self, shipment_id: str, docs: dict[str, tuple[str, bytes]]) -> None:
+        async with self._sessions.begin() as session:
+            insert = insert_for(session)
+            for kind, (content_type, body) in docs.items():
+                await session.execute(
+                    insert(ShipmentDocument)
+                    .values(
+                        shipment_id=shipment_id, kind=kind, content_type=content_type, body=body
+                    )
+                    .on_conflict_do_nothing()
+                )
+
+    @activity.defn
+    async def void_label(self, inp: io.VoidLabelInput) -> bool:
+        """Void an unused label (idempotent); False when the carrier already scanned it."""
+        carrier = self._carriers.get(inp.carrier)
+        if carrier is None:
+            business_error("UnknownCarrier", f"no carrier {inp.carrier!r} configured")
+        try:
+            await carrier.void_label(label_id=inp.label_id)
+        except LabelAlreadyUsed:
+            log.warning(
+                "label already scanned; cannot void", order_id=inp.order_id, label_id=inp.label_id
+            )
+            return False
+        except IntegrationError as err:
+            await call(_reraise(err))
+        log.info("label voided", order_id=inp.order_id, label_id=inp.label_id)
+        return True
+
+    @activity.defn
+    async def poll_tracking(self, inp: io.PollTrackingInput) -> io.TrackingResult:
+        """Ask the carrier where the parcel is; new events go on the order's timeline."""
+        carrier = self._carriers[inp.carrier]
+        info = await call(carrier.track(inp.tracking_number))
+        events = [
+            io.TrackingEventOut(
+                at=e.at, status=e.status, description=e.description, location=e.location
+            )
+            for e in info.events
+        ]
+        timeline = [
+            TimelineEvent(
+                key=f"track:{inp.shipment_id}:{e.status}:{e.at.isoformat()}",
+                at=e.at,
+                type=f"carrier_{e.status}",
+                detail={
+                    "shipment_id": inp.shipment_id,
+                    "description": e.description,
+                    "location": e.location,
+                    "tracking_number": inp.tracking_number,
+                },
+            )
+            for e in events
+        ]
+        async with self._sessions.begin() as session:
+            await event_store.append(session, inp.order_id, timeline)
+        return io.TrackingResult(
+            status=info.status,
+            events=events,
+            delivered_at=info.delivered_at,
+            exception_reason=info.exception_reason,
+        )
