@@ -1,0 +1,92 @@
+"""The FastAPI application: thin routes over the read model and the Temporal client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from temporalio.client import Client
+
+from api import auth, errors
+from api.routes import health, inventory, orders, shipments
+from config import temporal
+from config.settings import Settings
+from store.db import create_engine, session_factory
+
+log = structlog.get_logger(__name__)
+
+
+class LazyTemporal:
+    """Connects to Temporal on first use and again after a failure, never blocking start-up."""
+
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings, self._client = settings, client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client | None:
+        """The client, or None while Temporal is unreachable."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(temporal.connect(self._settings), 5)
+                except Exception as err:
+                    log.warning("temporal not reachable", error=str(err))
+        return self._client
+
+
+def create_app(settings: Settings, temporal_client: Client | None = None) -> FastAPI:
+    """Build the app; the engine and client live as long as the app does."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(
+            settings.database_url_resolved(), pool_size=settings.database_pool_size
+        )
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        app.state.temporal = LazyTemporal(settings, temporal_client)
+        if settings.admin_api_key is not None:
+            async with app.state.sessions.begin() as session:
+                await auth.provision(
+                    session, settings.admin_api_key.get_secret_value(), "admin", "OMS_ADMIN_API_KEY"
+                )
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="OMS",
+        version="0.1.0",
+        description="Order management on Temporal: every order is a workflow.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        structlog.contextvars.clear_contextvars()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        structlog.contextvars.bind_contextvars(request_id=request_id, path=request.url.path)
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["x-request-id"] = request_id
+        log.info(
+            "request",
+            method=request.method,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    for module in (health, orders, inventory, shipments):
+        app.include_router(module.router)
+    return app

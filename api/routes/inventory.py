@@ -1,0 +1,184 @@
+"""`/v1/inventory` and `/v1/locations`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import structlog
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import SessionDep, SessionsDep, TemporalDep, require
+from api.errors import ApiError
+from domain.atp import atp
+from store import inventory
+from store.tables import Location, Order, OrderLine, Sku, StockLevel
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["inventory"])
+
+
+class LocationStock(BaseModel):
+    location_id: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    inbound: int
+    available: int
+
+
+class InventoryView(BaseModel):
+    sku: str
+    available: int
+    locations: list[LocationStock]
+
+
+class Adjustment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=64)
+    location_id: str = Field(min_length=1, max_length=64)
+    delta: int = Field(ge=-1_000_000, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class LocationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location_id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["warehouse", "store", "3pl", "dropship"] = "warehouse"
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    postal_code: str = Field(default="", max_length=20)
+    region: str = Field(default="", max_length=64)
+    country: str = Field(default="US", pattern=r"^[A-Z]{2}$")
+    daily_capacity: int = Field(default=1000, ge=0, le=1_000_000)
+    active: bool = True
+
+
+class LocationOut(LocationIn):
+    model_config = ConfigDict(extra="ignore", from_attributes=True)
+
+
+async def inventory_view(session: SessionDep, sku: str) -> InventoryView:
+    """Per-location levels and the total available to promise."""
+    if await session.get(Sku, sku) is None:
+        raise ApiError(404, "not_found", f"no SKU {sku!r}")
+    levels = (
+        await session.scalars(
+            select(StockLevel).where(StockLevel.sku == sku).order_by(StockLevel.location_id)
+        )
+    ).all()
+    rows = [
+        LocationStock(
+            location_id=lv.location_id,
+            on_hand=lv.on_hand,
+            reserved=lv.reserved,
+            safety_stock=lv.safety_stock,
+            inbound=lv.inbound,
+            available=atp(lv.on_hand, lv.reserved, lv.safety_stock),
+        )
+        for lv in levels
+    ]
+    return InventoryView(sku=sku, available=sum(r.available for r in rows), locations=rows)
+
+
+@router.get(
+    "/v1/inventory/{sku}",
+    response_model=InventoryView,
+    dependencies=[Depends(require("inventory:read"))],
+)
+async def get_inventory(sku: str, session: SessionDep) -> InventoryView:
+    """Stock of one SKU across locations."""
+    return await inventory_view(session, sku)
+
+
+@router.post(
+    "/v1/inventory/adjustments",
+    response_model=InventoryView,
+    dependencies=[Depends(require("inventory:write"))],
+)
+async def adjust_inventory(
+    body: Adjustment, sessions: SessionsDep, client: TemporalDep
+) -> InventoryView:
+    """Change on-hand (count, damage, receipt); new stock wakes backordered orders, oldest first."""
+    async with sessions.begin() as session:
+        if await session.get(Sku, body.sku) is None:
+            raise ApiError(404, "not_found", f"no SKU {body.sku!r}", "sku")
+        if await session.get(Location, body.location_id) is None:
+            raise ApiError(404, "not_found", f"no location {body.location_id!r}", "location_id")
+        try:
+            await inventory.adjust(session, body.sku, body.location_id, body.delta, body.reason)
+        except ValueError as err:
+            raise ApiError(409, "refused", str(err), "delta") from err
+    if body.delta > 0:
+        await wake_backorders(sessions, client, body.sku)
+    async with sessions() as session:
+        return await inventory_view(session, body.sku)
+
+
+async def wake_backorders(sessions: SessionsDep, client: TemporalDep, sku: str) -> int:
+    """Signal backordered orders that want `sku`, oldest first."""
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Order.workflow_id)
+                .join(OrderLine, OrderLine.order_id == Order.order_id)
+                .where(Order.status == "backordered", OrderLine.sku == sku)
+                .order_by(Order.created_at, Order.order_id)
+            )
+        ).all()
+    for (workflow_id,) in rows:
+        try:
+            await client.get_workflow_handle(workflow_id).signal("stock_available")
+        except Exception as err:  # a closed workflow no longer waits; the rest still must hear
+            log.warning("could not wake backorder", workflow_id=workflow_id, error=str(err))
+    return len(rows)
+
+
+@router.get(
+    "/v1/locations",
+    response_model=list[LocationOut],
+    dependencies=[Depends(require("locations:read"))],
+)
+async def list_locations(session: SessionDep) -> list[LocationOut]:
+    """Every location."""
+    rows = (await session.scalars(select(Location).order_by(Location.location_id))).all()
+    return [LocationOut.model_validate(r) for r in rows]
+
+
+@router.post(
+    "/v1/locations",
+    response_model=LocationOut,
+    status_code=201,
+    dependencies=[Depends(require("locations:write"))],
+)
+async def create_location(body: LocationIn, sessions: SessionsDep) -> LocationOut:
+    """Add a location."""
+    try:
+        async with sessions.begin() as session:
+            session.add(Location(**body.model_dump()))
+    except IntegrityError as err:
+        raise ApiError(
+            409, "conflict", f"location {body.location_id!r} exists", "location_id"
+        ) from err
+    return LocationOut.model_validate(body.model_dump())
+
+
+@router.put(
+    "/v1/locations/{location_id}",
+    response_model=LocationOut,
+    dependencies=[Depends(require("locations:write"))],
+)
+async def update_location(location_id: str, body: LocationIn, sessions: SessionsDep) -> LocationOut:
+    """Change a location (capacity, active, coordinates)."""
+    if body.location_id != location_id:
+        raise ApiError(422, "validation_error", "must match the path", "location_id")
+    async with sessions.begin() as session:
+        row = await session.get(Location, location_id)
+        if row is None:
+            raise ApiError(404, "not_found", f"no location {location_id!r}")
+        for key, value in body.model_dump().items():
+            setattr(row, key, value)
+    return LocationOut.model_validate(body.model_dump())

@@ -1,0 +1,135 @@
+"""`/v1/orders`: channels create orders; ops read them and change them while they run."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
+from api.schemas import OrderAccepted, OrderPage, OrderView
+from api.services import orders as service
+from domain.commands import ActionRequest, AddressChange
+from domain.models import CanonicalOrder
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=OrderAccepted,
+    dependencies=[Depends(require("orders:create"))],
+    responses={200: {"model": OrderAccepted, "description": "Already received; nothing started"}},
+)
+async def create_order(
+    order: CanonicalOrder,
+    response: Response,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderAccepted:
+    """Accept a canonical order and start its workflow; a repeat returns the same order (200)."""
+    created, row = await service.submit(sessions, client, settings, order)
+    if not created:
+        response.status_code = 200
+    return OrderAccepted(order_id=row.order_id, workflow_id=row.workflow_id, status=row.status)
+
+
+@router.get("", response_model=OrderPage, dependencies=[Depends(require("orders:read"))])
+async def list_orders(
+    session: SessionDep,
+    status: Annotated[str | None, Query(max_length=200)] = None,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    sku: Annotated[str | None, Query(max_length=64)] = None,
+    location: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="order, external or workflow id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> OrderPage:
+    """Orders, newest first, with filters and cursor pagination."""
+    return await service.list_orders(
+        session,
+        status=status,
+        channel=channel,
+        sku=sku,
+        location=location,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/{order_id}", response_model=OrderView, dependencies=[Depends(require("orders:read"))])
+async def get_order(order_id: str, session: SessionDep, settings: SettingsDep) -> OrderView:
+    """One order with shipments, payments, routing explanation and timeline."""
+    return await service.get_view(session, order_id, settings)
+
+
+async def _act(
+    order_id: str,
+    update: str,
+    arg: object,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    await service.send_update(sessions, client, order_id, update, arg)
+    async with sessions() as session:
+        return await service.get_view(session, order_id, settings)
+
+
+ACT = [Depends(require("orders:act"))]
+REFUSED: dict[int | str, dict[str, Any]] = {
+    409: {"description": "Not allowed now; `message` says why"}
+}
+
+
+@router.post("/{order_id}/cancel", response_model=OrderView, dependencies=ACT, responses=REFUSED)
+async def cancel_order(
+    order_id: str,
+    body: ActionRequest,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    """Cancel: releases stock, voids labels and the payment; answers when that is done."""
+    return await _act(order_id, "cancel", body, sessions, client, settings)
+
+
+@router.post("/{order_id}/hold", response_model=OrderView, dependencies=ACT, responses=REFUSED)
+async def hold_order(
+    order_id: str,
+    body: ActionRequest,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    """Pause the order at its next step."""
+    return await _act(order_id, "hold", body, sessions, client, settings)
+
+
+@router.post("/{order_id}/release", response_model=OrderView, dependencies=ACT, responses=REFUSED)
+async def release_order(
+    order_id: str,
+    body: ActionRequest,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    """Resume a held order."""
+    return await _act(order_id, "release", body, sessions, client, settings)
+
+
+@router.post("/{order_id}/address", response_model=OrderView, dependencies=ACT, responses=REFUSED)
+async def change_address(
+    order_id: str,
+    body: AddressChange,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    """Change the ship-to address; refused once a label is bought."""
+    return await _act(order_id, "change_address", body, sessions, client, settings)

@@ -1,0 +1,75 @@
+"""`/v1/shipments`: warehouse events in, label documents out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy import select
+
+from api.deps import SessionDep, TemporalDep, require
+from api.errors import ApiError
+from domain.commands import FulfilmentEvent
+from store.tables import Order, ShipmentDocument
+
+router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+
+
+def order_id_of(shipment_id: str) -> str:
+    """Shipment ids are `<order_id>-S<n>`."""
+    order_id, sep, seq = shipment_id.rpartition("-S")
+    if not sep or not seq.isdigit():
+        raise ApiError(404, "not_found", f"no shipment {shipment_id!r}")
+    return order_id
+
+
+@router.post(
+    "/{shipment_id}/events", status_code=202, dependencies=[Depends(require("shipments:write"))]
+)
+async def shipment_event(
+    shipment_id: str, body: dict[str, object], session: SessionDep, client: TemporalDep
+) -> dict[str, str]:
+    """A WMS reports `picked`, `packed` or `shipped`; delivered to the order as a signal."""
+    event = FulfilmentEvent.model_validate({**body, "shipment_id": shipment_id})
+    row = await session.get(Order, order_id_of(shipment_id))
+    if row is None or not any(s.get("shipment_id") == shipment_id for s in row.shipments):
+        raise ApiError(404, "not_found", f"no shipment {shipment_id!r}")
+    await client.get_workflow_handle(row.workflow_id).signal("fulfilment_event", event)
+    return {"shipment_id": shipment_id, "type": event.type, "status": "accepted"}
+
+
+@router.get(
+    "/{shipment_id}/label",
+    dependencies=[Depends(require("shipments:read"))],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def shipment_label(shipment_id: str, session: SessionDep, format: str = "pdf") -> Response:
+    """The shipping label: a 4x6 PDF, or ZPL with `?format=zpl`."""
+    kind = {"pdf": "label", "zpl": "label_zpl"}.get(format)
+    if kind is None:
+        raise ApiError(422, "validation_error", "must be pdf or zpl", "format")
+    return await _document(session, shipment_id, kind)
+
+
+@router.get(
+    "/{shipment_id}/packing-slip",
+    dependencies=[Depends(require("shipments:read"))],
+    response_class=Response,
+)
+async def packing_slip(shipment_id: str, session: SessionDep) -> Response:
+    """The packing slip PDF."""
+    return await _document(session, shipment_id, "packing_slip")
+
+
+async def _document(session: SessionDep, shipment_id: str, kind: str) -> Response:
+    doc = await session.scalar(
+        select(ShipmentDocument).where(
+            ShipmentDocument.shipment_id == shipment_id, ShipmentDocument.kind == kind
+        )
+    )
+    if doc is None:
+        raise ApiError(404, "not_found", f"no {kind.replace('_', ' ')} for {shipment_id!r}")
+    return Response(
+        content=doc.body,
+        media_type=doc.content_type,
+        headers={"Content-Disposition": f'inline; filename="{shipment_id}-{kind}"'},
+    )

@@ -1,0 +1,85 @@
+"""Response schemas of the HTTP API (requests reuse the domain models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class OrderAccepted(BaseModel):
+    """Answer to `POST /v1/orders`."""
+
+    order_id: str
+    workflow_id: str
+    status: str
+
+
+class ShipmentView(BaseModel):
+    shipment_id: str
+    location_id: str
+    carrier: str | None = None
+    service: str | None = None
+    tracking_number: str | None = None
+    status: str
+    label_url: str | None = None
+    lines: list[dict[str, Any]] = Field(default_factory=list)
+    rate: dict[str, Any] | None = None
+    rate_alternatives: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PaymentView(BaseModel):
+    kind: str
+    amount: str
+    status: str
+    reference: str = ""
+
+
+class EventView(BaseModel):
+    at: datetime
+    type: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class OrderView(BaseModel):
+    """An order as the API shows it (from the read model)."""
+
+    order_id: str
+    workflow_id: str
+    channel: str
+    external_id: str
+    status: str
+    on_hold: bool = False
+    failure_reason: str | None = None
+    currency: str
+    total: str
+    customer: dict[str, Any]
+    ship_to: dict[str, Any]
+    shipping_service: str
+    lines: list[dict[str, Any]]
+    shipments: list[ShipmentView]
+    payments: list[PaymentView]
+    routing: dict[str, Any] = Field(default_factory=dict)
+    events: list[EventView] = Field(default_factory=list)
+    temporal_url: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderSummary(BaseModel):
+    order_id: str
+    channel: str
+    external_id: str
+    status: str
+    total: str
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderPage(BaseModel):
+    """A page of orders, newest first; pass `next_cursor` back as `cursor`."""
+
+    items: list[OrderSummary]
+    next_cursor: str | None = None

@@ -1,0 +1,94 @@
+"""Wire integrations to activities from settings: the one place that picks adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.inventory import InventoryActivities
+from activities.notifications import NotificationActivities
+from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
+from activities.shipping import ShippingActivities
+from activities.warehouse import WarehouseActivities
+from config.settings import Settings
+from integrations.carriers.protocol import Carrier
+from integrations.carriers.sandbox import sandbox_carriers
+from integrations.email.sender import EmailSender, LogSender, SmtpSender
+from integrations.payments.protocol import PaymentGateway
+from integrations.payments.sandbox import SandboxPaymentGateway
+from integrations.warehouse.protocol import Warehouse
+from integrations.warehouse.sandbox import SandboxWarehouse
+
+
+@dataclass
+class Integrations:
+    """The adapters one worker uses."""
+
+    gateway: PaymentGateway
+    carriers: Mapping[str, Carrier]
+    warehouse: Warehouse
+    email: EmailSender
+    sandbox_warehouse: SandboxWarehouse | None = None
+
+
+def build_integrations(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Integrations:
+    """Sandbox adapters by default; real ones where configured."""
+    gateway: PaymentGateway
+    if settings.payment_gateway == "stripe":
+        from integrations.payments.stripe_gateway import StripeGateway
+
+        if settings.stripe_api_key is None:
+            raise SystemExit("OMS_PAYMENT_GATEWAY=stripe needs OMS_STRIPE_API_KEY")
+        gateway = StripeGateway(api_key=settings.stripe_api_key.get_secret_value())
+    else:
+        gateway = SandboxPaymentGateway(sessions, time_scale=settings.time_scale)
+    warehouse = SandboxWarehouse(sessions, time_scale=settings.time_scale)
+    email: EmailSender = (
+        SmtpSender(settings.smtp_host, settings.smtp_port) if settings.smtp_host else LogSender()
+    )
+    return Integrations(
+        gateway=gateway,
+        carriers=sandbox_carriers(sessions, time_scale=settings.time_scale),
+        warehouse=warehouse,
+        email=email,
+        sandbox_warehouse=warehouse,
+    )
+
+
+def activities_for(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], integrations: Integrations
+) -> list[Callable[..., Any]]:
+    """Every activity of the OMS as bound methods of classes built once."""
+    orders = OrderActivities(sessions)
+    inventory = InventoryActivities(sessions)
+    payments = PaymentActivities(integrations.gateway)
+    shipping = ShippingActivities(sessions, integrations.carriers, settings.public_base_url())
+    warehouse = WarehouseActivities(integrations.warehouse)
+    notifications = NotificationActivities(
+        sessions, integrations.email, settings.mail_from, settings.public_base_url()
+    )
+    return [
+        orders.validate_order,
+        orders.validate_address,
+        orders.project_order,
+        inventory.route_order,
+        inventory.reserve_stock,
+        inventory.release_stock,
+        inventory.commit_stock,
+        payments.authorize_payment,
+        payments.capture_payment,
+        payments.void_payment,
+        payments.refund_payment,
+        shipping.buy_label,
+        shipping.void_label,
+        shipping.poll_tracking,
+        warehouse.release_to_location,
+        warehouse.cancel_release,
+        notifications.send_notification,
+    ]

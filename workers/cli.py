@@ -1,0 +1,99 @@
+"""The `oms` command: `up`, `worker`, `api`, `migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from config.logging import configure_logging
+from config.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oms", description="Order management on Temporal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole stack on this machine")
+    up.add_argument("--demo", action="store_true", help="seed locations, SKUs and stock")
+    up.add_argument("--api-port", type=int, default=8000)
+    up.add_argument("--temporal-port", type=int, default=7233)
+    up.add_argument("--ui-port", type=int, default=8233)
+    up.add_argument("--data-dir", type=Path, default=Path("./var"))
+    up.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every business delay (0.001 plays a week in minutes)",
+    )
+    up.add_argument(
+        "--temporal-address",
+        default=None,
+        help="use an existing Temporal server (HOST:PORT) instead of starting one",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+
+    sub.add_parser("worker", help="run a Temporal worker (configured by OMS_* variables)")
+    sub.add_parser("api", help="run the HTTP API (configured by OMS_* variables)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "up":
+        from workers.embedded import UpOptions, run_up
+
+        if args.time_scale <= 0:
+            print("oms up: --time-scale must be greater than 0", file=sys.stderr)
+            return 2
+        opts = UpOptions(
+            demo=args.demo,
+            api_port=args.api_port,
+            temporal_port=args.temporal_port,
+            ui_port=args.ui_port,
+            data_dir=args.data_dir,
+            time_scale=args.time_scale,
+            temporal_address=args.temporal_address,
+            host=args.host,
+        )
+        return asyncio.run(run_up(opts, settings))
+    if args.command == "worker":
+        from workers.worker import run_worker
+
+        asyncio.run(run_worker(settings))
+        return 0
+    if args.command == "api":
+        import uvicorn
+
+        from api.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
+    if args.command == "migrate":
+        from store import migrate
+        from store.db import create_engine
+
+        async def _migrate() -> None:
+            engine = create_engine(settings.database_url_resolved())
+            await migrate.upgrade(engine)
+            await engine.dispose()
+
+        asyncio.run(_migrate())
+        print("database is at the latest schema")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""The Temporal worker process: builds integrations and activities once, then polls."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from config import temporal
+from config.settings import Settings
+from domain.commands import FulfilmentEvent
+from store.db import create_engine, session_factory
+from workers.assembly import Integrations, activities_for, build_integrations
+from workers.temporal_setup import ensure_search_attributes
+from workflows.order import OrderWorkflow
+from workflows.tracking import ShipmentTrackingWorkflow
+
+log = structlog.get_logger(__name__)
+WORKFLOWS: Sequence[type] = (OrderWorkflow, ShipmentTrackingWorkflow)
+# Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
+GRACEFUL_SHUTDOWN = timedelta(seconds=60)
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    integrations: Integrations,
+    **overrides: Any,
+) -> Worker:
+    """A worker with every workflow and activity of the OMS on the configured task queue."""
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(settings, sessions, integrations),
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        **overrides,
+    )
+
+
+async def warehouse_events_to_workflows(client: Client, event: Any) -> None:
+    """Deliver a sandbox warehouse event as the signal a real WMS would cause via the API."""
+    handle = client.get_workflow_handle(event.workflow_id)
+    try:
+        await handle.signal(
+            "fulfilment_event",
+            FulfilmentEvent(shipment_id=event.shipment_id, type=event.type, at=event.at),
+        )
+    except Exception as err:
+        if "not found" in str(err).lower() or "completed" in str(err).lower():
+            log.info("order closed; dropping warehouse event", shipment_id=event.shipment_id)
+            return
+        raise
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM, then drain."""
+    engine = create_engine(settings.database_url_resolved(), pool_size=settings.database_pool_size)
+    sessions = session_factory(engine)
+    client = await temporal.connect(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    integrations = build_integrations(settings, sessions)
+    worker = build_worker(client, settings, sessions, integrations)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    simulator = None
+    if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:
+        simulator = asyncio.create_task(
+            integrations.sandbox_warehouse.run_simulator(
+                lambda ev: warehouse_events_to_workflows(client, ev),
+                poll_seconds=max(0.05, min(2.0, 60 * settings.time_scale)),
+                stop=stop,
+            )
+        )
+    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    if simulator is not None:
+        await simulator
+    await engine.dispose()
