@@ -306,7 +306,11 @@ async def prepare_database(settings: Settings, demo: bool) -> str | None:
 async def run_up(opts: UpOptions, settings: Settings) -> int:
     """Bring the stack up, print where everything is, and run until told to stop."""
     opts.data_dir.mkdir(parents=True, exist_ok=True)
-    check_ports(opts)
+    try:
+        check_ports(opts)
+    except StartupError as err:
+        print(f"oms up: {err}", file=sys.stderr)
+        return 2
     address = opts.temporal_address or f"{opts.host}:{opts.temporal_port}"
     ui_url = (
         f"http://{opts.host}:{opts.ui_port}"
