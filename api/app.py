@@ -12,8 +12,8 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from temporalio.client import Client
 
-from api import auth, errors
-from api.routes import health, inventory, orders, shipments
+from api import auth, errors, middleware
+from api.routes import admin, channels, codec, dashboard, health, inventory, orders, shipments
 from config import temporal
 from config.settings import Settings
 from store.db import create_engine, session_factory
@@ -87,6 +87,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         )
         return response
 
-    for module in (health, orders, inventory, shipments):
+    for module in (health, orders, inventory, shipments, channels, admin, codec, dashboard):
         app.include_router(module.router)
+    middleware.install(app, settings)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import store.sandbox_tables  # noqa: F401  (registers the sandbox integrations' tables)
+import store.migrations.env_tables  # noqa: F401  (every feature's tables join the metadata)
 from store.tables import Base
 
 target_metadata = Base.metadata

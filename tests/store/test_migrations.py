@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-import store.sandbox_tables  # noqa: F401  (part of the migrated schema)
+import store.migrations.env_tables  # noqa: F401  (every table of the migrated schema)
 from store import migrate
 from store.db import create_engine
 from store.tables import Base

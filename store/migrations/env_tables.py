@@ -1,0 +1,11 @@
+"""Imports every module that defines tables, so `Base.metadata` is the whole schema."""
+
+from __future__ import annotations
+
+import store.analytics_tables
+import store.channel_tables
+import store.sandbox_tables
+import store.security_tables
+import store.tables
+
+__all__ = ["store"]
