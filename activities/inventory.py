@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities import io
+from activities.channels import notify_stock_changed, skus_of_order
 from domain.geo import geocode
 from domain.order_state import Reservation, ShipmentLine
 from domain.routing import RoutingLine, RoutingLocation, route
-from domain.routing_profiles import DEFAULT_PROFILE
-from store import inventory
+from store import inventory, routing_profiles
 from store.inventory import Hold, InsufficientStock
 
 log = structlog.get_logger(__name__)
@@ -23,11 +23,16 @@ class InventoryActivities:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
+    async def _stock_changed(self, skus: set[str] | list[str]) -> None:
+        """Channels must hear of every stock change (their sync coalesces; never fails us)."""
+        await notify_stock_changed(activity.client(), skus, task_queue=activity.info().task_queue)
+
     @activity.defn
     async def route_order(self, inp: io.RouteInput) -> io.RouteResult:
         """Pick a location per line from current stock; records why (the routing decision)."""
         skus = {line.sku for line in inp.lines}
         async with self._sessions() as session:
+            profile, profile_label = await routing_profiles.for_channel(session, inp.channel)
             locations = await inventory.active_locations(session)
             stock = await inventory.available_by_location(session, skus)
             used = await inventory.shipments_today(session)
@@ -54,7 +59,7 @@ class InventoryActivities:
             for x in inp.lines
         ]
         decision = route(
-            lines, destination, candidates, stock, DEFAULT_PROFILE, exclude=inp.exclude_locations
+            lines, destination, candidates, stock, profile, exclude=inp.exclude_locations
         )
         log.info("order routed", order_id=inp.order_id, explanation=decision.explanation)
         return io.RouteResult(
@@ -68,7 +73,7 @@ class InventoryActivities:
                 ShipmentLine(line_id=u.line_id, sku=u.sku, quantity=u.quantity)
                 for u in decision.unallocated
             ],
-            decision=decision.model_dump(mode="json"),
+            decision={**decision.model_dump(mode="json"), "profile_version": profile_label},
         )
 
     @activity.defn
@@ -90,6 +95,7 @@ class InventoryActivities:
                 ],
             )
         log.info("stock reserved", order_id=inp.order_id, holds=len(holds))
+        await self._stock_changed({h.sku for h in holds})
         return io.ReserveResult(reserved=True)
 
     @activity.defn
@@ -98,6 +104,8 @@ class InventoryActivities:
         async with self._sessions.begin() as session:
             units = await inventory.release(session, inp.order_id, inp.location_ids, inp.reason)
         log.info("stock released", order_id=inp.order_id, units=units)
+        if units:
+            await self._stock_changed(await skus_of_order(self._sessions, inp.order_id))
         return units
 
     @activity.defn
@@ -106,4 +114,6 @@ class InventoryActivities:
         async with self._sessions.begin() as session:
             units = await inventory.commit(session, inp.order_id, inp.location_id, inp.line_ids)
         log.info("stock committed", order_id=inp.order_id, location_id=inp.location_id, units=units)
+        if units:
+            await self._stock_changed(await skus_of_order(self._sessions, inp.order_id))
         return units

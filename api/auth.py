@@ -9,7 +9,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.tables import ApiKey
+from store.tables import ApiKey, utcnow
 
 Role = Literal["channel", "ops", "admin"]
 ROLES: tuple[Role, ...] = ("channel", "ops", "admin")
@@ -29,10 +29,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "returns:read",
             "returns:write",
             "analytics:read",
+            "routing:read",
+            "routing:write",
         }
     ),
 }
-PERMISSIONS["admin"] = PERMISSIONS["ops"] | {"locations:write", "keys:admin", "routing:write"}
+PERMISSIONS["admin"] = PERMISSIONS["ops"] | {"locations:write", "keys:admin"}
 
 
 def hash_key(key: str) -> str:
@@ -82,3 +84,18 @@ async def has_active_admin(session: AsyncSession) -> bool:
         select(ApiKey.key_id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None)).limit(1)
     )
     return row is not None
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    """Every key record, newest first (hashes stay server-side)."""
+    rows = await session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.key_id))
+    return list(rows)
+
+
+async def revoke(session: AsyncSession, key_id: str) -> ApiKey | None:
+    """Revoke a key (idempotent); None when no such key exists."""
+    row = await session.get(ApiKey, key_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        await session.flush()
+    return row

@@ -261,3 +261,45 @@ async def movement_totals(session: AsyncSession) -> dict[tuple[str, str], tuple[
         ).group_by(StockMovement.sku, StockMovement.location_id)
     )
     return {(s, loc): (int(a or 0), int(b or 0)) for s, loc, a, b in rows.all()}
+
+
+async def expect_inbound(
+    session: AsyncSession,
+    sku: str,
+    location_id: str,
+    quantity: int,
+    expected_at: datetime | None,
+    reason: str,
+) -> StockLevel:
+    """Record stock on its way (a PO or transfer): shown as inbound, not yet promisable."""
+    level = await _level(session, sku, location_id)
+    level.inbound += quantity
+    if expected_at is not None:
+        level.inbound_expected_at = expected_at
+    _movement(session, sku, location_id, "inbound", 0, 0, f"{reason} (+{quantity} inbound)", None)
+    await session.flush()
+    return level
+
+
+async def receive(
+    session: AsyncSession, sku: str, location_id: str, quantity: int, reason: str
+) -> StockLevel:
+    """Stock arrived: on-hand up, the inbound it fulfils down."""
+    level = await adjust(session, sku, location_id, quantity, reason, kind="receipt")
+    if level.inbound:
+        level.inbound = max(0, level.inbound - quantity)
+        if level.inbound == 0:
+            level.inbound_expected_at = None
+        await session.flush()
+    return level
+
+
+async def _level(session: AsyncSession, sku: str, location_id: str) -> StockLevel:
+    level = await session.get(StockLevel, (sku, location_id))
+    if level is None:
+        level = StockLevel(
+            sku=sku, location_id=location_id, on_hand=0, reserved=0, safety_stock=0, inbound=0
+        )
+        session.add(level)
+        await session.flush()
+    return level

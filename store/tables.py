@@ -256,3 +256,14 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | logged
     created_at: Mapped[datetime] = _now()
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RoutingProfileVersion(Base):
+    """One version of a routing profile; the newest per name is in force (history is kept)."""
+
+    __tablename__ = "routing_profiles"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = _now()

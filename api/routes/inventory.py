@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 import structlog
@@ -9,8 +10,10 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import SessionDep, SessionsDep, TemporalDep, require
+from activities.channels import notify_stock_changed
+from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.errors import ApiError
 from domain.atp import atp
 from store import inventory
@@ -41,6 +44,18 @@ class Adjustment(BaseModel):
     location_id: str = Field(min_length=1, max_length=64)
     delta: int = Field(ge=-1_000_000, le=1_000_000)
     reason: str = Field(min_length=1, max_length=200)
+
+
+class Receipt(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=64)
+    location_id: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(gt=0, le=1_000_000)
+    reference: str = Field(default="receipt", min_length=1, max_length=200)
+
+
+class Inbound(Receipt):
+    expected_at: datetime | None = None
 
 
 class LocationIn(BaseModel):
@@ -100,7 +115,7 @@ async def get_inventory(sku: str, session: SessionDep) -> InventoryView:
     dependencies=[Depends(require("inventory:write"))],
 )
 async def adjust_inventory(
-    body: Adjustment, sessions: SessionsDep, client: TemporalDep
+    body: Adjustment, sessions: SessionsDep, client: TemporalDep, settings: SettingsDep
 ) -> InventoryView:
     """Change on-hand (count, damage, receipt); new stock wakes backordered orders, oldest first."""
     async with sessions.begin() as session:
@@ -112,10 +127,52 @@ async def adjust_inventory(
             await inventory.adjust(session, body.sku, body.location_id, body.delta, body.reason)
         except ValueError as err:
             raise ApiError(409, "refused", str(err), "delta") from err
+    await notify_stock_changed(client, [body.sku], task_queue=settings.task_queue)
     if body.delta > 0:
         await wake_backorders(sessions, client, body.sku)
     async with sessions() as session:
         return await inventory_view(session, body.sku)
+
+
+@router.post(
+    "/v1/inventory/receipts",
+    response_model=InventoryView,
+    dependencies=[Depends(require("inventory:write"))],
+)
+async def receive_stock(
+    body: Receipt, sessions: SessionsDep, client: TemporalDep, settings: SettingsDep
+) -> InventoryView:
+    """Stock arrived at a location (inbound fulfilled); backordered orders retry, oldest first."""
+    async with sessions.begin() as session:
+        await _known(session, body.sku, body.location_id)
+        await inventory.receive(session, body.sku, body.location_id, body.quantity, body.reference)
+    await notify_stock_changed(client, [body.sku], task_queue=settings.task_queue)
+    await wake_backorders(sessions, client, body.sku)
+    async with sessions() as session:
+        return await inventory_view(session, body.sku)
+
+
+@router.post(
+    "/v1/inventory/inbound",
+    response_model=InventoryView,
+    dependencies=[Depends(require("inventory:write"))],
+)
+async def expect_stock(body: Inbound, sessions: SessionsDep) -> InventoryView:
+    """Stock on its way (purchase order or transfer) with its expected date."""
+    async with sessions.begin() as session:
+        await _known(session, body.sku, body.location_id)
+        await inventory.expect_inbound(
+            session, body.sku, body.location_id, body.quantity, body.expected_at, body.reference
+        )
+    async with sessions() as session:
+        return await inventory_view(session, body.sku)
+
+
+async def _known(session: AsyncSession, sku: str, location_id: str) -> None:
+    if await session.get(Sku, sku) is None:
+        raise ApiError(404, "not_found", f"no SKU {sku!r}", "sku")
+    if await session.get(Location, location_id) is None:
+        raise ApiError(404, "not_found", f"no location {location_id!r}", "location_id")
 
 
 async def wake_backorders(sessions: SessionsDep, client: TemporalDep, sku: str) -> int:
