@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.channels import DEFAULT_SYNC_CHANNELS, ChannelActivities
+from activities.forecasting import ForecastingActivities
 from activities.inventory import InventoryActivities
 from activities.notifications import NotificationActivities
 from activities.orders import OrderActivities
@@ -17,6 +19,8 @@ from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from integrations.carriers.protocol import Carrier
 from integrations.carriers.sandbox import sandbox_carriers
+from integrations.channels.endpoints import ChannelEndpoint, SandboxChannel
+from integrations.channels.pull import Puller
 from integrations.email.sender import EmailSender, LogSender, SmtpSender
 from integrations.payments.protocol import PaymentGateway
 from integrations.payments.sandbox import SandboxPaymentGateway
@@ -33,6 +37,9 @@ class Integrations:
     warehouse: Warehouse
     email: EmailSender
     sandbox_warehouse: SandboxWarehouse | None = None
+    channel_endpoints: Mapping[str, ChannelEndpoint] = field(default_factory=dict)
+    # Pull adapters keyed "channel/account"; empty until accounts are configured.
+    channel_pullers: Mapping[str, Puller] = field(default_factory=dict)
 
 
 def build_integrations(
@@ -48,7 +55,9 @@ def build_integrations(
         gateway = StripeGateway(api_key=settings.stripe_api_key.get_secret_value())
     else:
         gateway = SandboxPaymentGateway(sessions, time_scale=settings.time_scale)
-    warehouse = SandboxWarehouse(sessions, time_scale=settings.time_scale)
+    warehouse = SandboxWarehouse(
+        sessions, time_scale=settings.time_scale, auto_events=settings.sandbox_warehouse
+    )
     email: EmailSender = (
         SmtpSender(settings.smtp_host, settings.smtp_port) if settings.smtp_host else LogSender()
     )
@@ -58,6 +67,7 @@ def build_integrations(
         warehouse=warehouse,
         email=email,
         sandbox_warehouse=warehouse,
+        channel_endpoints={c: SandboxChannel(sessions, c) for c in DEFAULT_SYNC_CHANNELS},
     )
 
 
@@ -73,7 +83,14 @@ def activities_for(
     notifications = NotificationActivities(
         sessions, integrations.email, settings.mail_from, settings.public_base_url()
     )
+    channels = ChannelActivities(
+        sessions, settings, integrations.channel_pullers, integrations.channel_endpoints
+    )
+    forecasting = ForecastingActivities(sessions)
     return [
+        channels.pull_channel_orders,
+        channels.push_inventory,
+        forecasting.compute_forecasts,
         orders.validate_order,
         orders.validate_address,
         orders.project_order,

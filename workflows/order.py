@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         ActionRequest,
         AddressChange,
         FulfilmentEvent,
+        RerouteRequest,
         TrackingUpdate,
     )
     from domain.order_state import (
@@ -43,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.tracking import ShipmentTrackingWorkflow, TrackingInput
 
 S = OrderStatus
+CHANNEL_PAID = "channel-paid:"
 SHIPPED_STATES = {"shipped", "in_transit", "out_for_delivery", "delivered", "exception"}
 # A route that keeps losing reservation races is treated like a shortage after this many tries.
 MAX_RESERVE_RACES = 5
@@ -50,6 +52,10 @@ MAX_RESERVE_RACES = 5
 
 class _Stop(Exception):
     """Raised at a checkpoint when the order must stop (cancel requested or a sibling failed)."""
+
+
+class _Reroute(Exception):
+    """Raised at a checkpoint when ops asked to route the unshipped work again."""
 
 
 @workflow.defn
@@ -69,6 +75,9 @@ class OrderWorkflow:
         self._shipped: set[str] = set()
         self._stock_signal = False
         self._address_lock = False
+        self._reroute_pending = False
+        self._routing_passes = 0
+        self._confirmed = False
         self._shipment_seq = 0
         self._projected = 0
 
@@ -82,8 +91,11 @@ class OrderWorkflow:
         except (_Stop, asyncio.CancelledError):
             await self._compensate()
             reason = self.s.cancel_reason or "cancelled"
-            self._set_status(S.CANCELLED, "cancelled", {"reason": reason})
-            await self._notify("cancelled", {"reason": reason})
+            if self.s.any_shipped():
+                await self._follow_shipped_after_stop(reason)
+            else:
+                self._set_status(S.CANCELLED, "cancelled", {"reason": reason})
+                await self._notify("cancelled", {"reason": reason})
         except (ActivityError, ChildWorkflowError, ApplicationError) as err:
             self.s.failure_reason = _reason(err)
             workflow.logger.warning("order failed: %s", self.s.failure_reason)
@@ -109,9 +121,17 @@ class OrderWorkflow:
         self._weights = validated.weights
         await self._checkpoint()
         await self._authorize()
-        await self._allocate()
-        await self._notify("order_confirmed", {})
-        await self._fulfil_all()
+        while True:
+            await self._allocate()
+            if not self._confirmed:
+                self._confirmed = True
+                await self._notify("order_confirmed", {})
+            try:
+                await self._fulfil_all()
+                break
+            except _Reroute:
+                await self._unwind_for_reroute()
+        await self._settle()
         if not any(s.status == "delivered" for s in self.s.shipments):
             raise ApplicationError("no shipment was delivered", type="DeliveryFailed")
         self._set_status(S.DELIVERED, "delivered", {})
@@ -122,6 +142,13 @@ class OrderWorkflow:
 
     async def _authorize(self) -> None:
         order = self.s.order
+        if order.payment.token.startswith(CHANNEL_PAID):
+            # Marketplaces (Amazon, eBay, Etsy, Walmart) collect the money; we never touch a card.
+            entry = PaymentEntry(kind="authorization", amount=order.total, status="paid_on_channel")
+            self.s.payment.entries.append(entry)
+            self._event("payment_collected_by_channel", {"amount": str(order.total)})
+            await self._project()
+            return
         auth = await workflow.execute_activity_method(
             PaymentActivities.authorize_payment,
             io.AuthorizeInput(
@@ -148,7 +175,8 @@ class OrderWorkflow:
             for x in self.s.order.lines
         ]
         while True:
-            await self._checkpoint()
+            await self._checkpoint(allow_reroute=True)
+            self._reroute_pending = False  # this pass applies the latest exclusions
             route = await workflow.execute_activity_method(
                 InventoryActivities.route_order,
                 io.RouteInput(
@@ -161,6 +189,7 @@ class OrderWorkflow:
                 ),
                 **policies.QUICK,
             )
+            self._routing_passes += 1
             if not route.unallocated:
                 reserved = await workflow.execute_activity_method(
                     InventoryActivities.reserve_stock,
@@ -190,7 +219,7 @@ class OrderWorkflow:
         recheck = self._timings.scaled(self._timings.backorder_recheck_s).total_seconds()
         try:
             await workflow.wait_condition(
-                lambda: self._stock_signal or self._stopping(),
+                lambda: self._stock_signal or self._stopping() or self._reroute_pending,
                 timeout=timedelta(seconds=min(recheck, remaining)),
             )
         except TimeoutError:
@@ -204,7 +233,9 @@ class OrderWorkflow:
             )
         locations = sorted(by_location)
         amounts = capture_plan(self.s.order, [by_location[x] for x in locations])
-        kept = [s for s in self.s.shipments if s.status in SHIPPED_STATES]
+        kept = [
+            s for s in self.s.shipments if s.status in SHIPPED_STATES or s.status == "cancelled"
+        ]
         self.s.shipments = kept
         for location_id, amount in zip(locations, amounts, strict=True):
             self._shipment_seq += 1
@@ -223,22 +254,51 @@ class OrderWorkflow:
         self._set_status(S.IN_FULFILLMENT, "routed", detail)
 
     async def _fulfil_all(self) -> None:
-        pending = [s for s in self.s.shipments if s.status not in SHIPPED_STATES]
+        pending = [s for s in self.s.shipments if s.status not in SHIPPED_STATES | {"cancelled"}]
         results = await asyncio.gather(*(self._fulfil(s) for s in pending), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
-        business = [e for e in errors if not isinstance(e, _Stop)]
+        business = [e for e in errors if not isinstance(e, (_Stop, _Reroute))]
         if business:
             raise business[0]
+        stops = [e for e in errors if isinstance(e, _Stop)]
+        if stops or self._stopping():
+            raise _Stop()
         if errors:
-            raise errors[0]
+            raise _Reroute()
 
     async def _fulfil(self, sh: ShipmentState) -> None:
         try:
             await self._ship(sh)
+        except _Reroute:
+            raise
         except BaseException:
             self._aborted = True
             raise
         await self._track(sh)
+
+    async def _unwind_for_reroute(self) -> None:
+        """Take back unshipped work (releases, labels, holds) so routing can start over."""
+        undone = [s for s in self.s.shipments if s.status not in SHIPPED_STATES | {"cancelled"}]
+        for sh in undone:
+            await self._undo_shipment(sh)
+        locations = sorted({s.location_id for s in undone})
+        if locations:
+            await workflow.execute_activity_method(
+                InventoryActivities.release_stock,
+                io.ReleaseStockInput(
+                    order_id=self.s.order_id, location_ids=locations, reason="reroute"
+                ),
+                **policies.QUICK,
+            )
+        self.s.reservations = [r for r in self.s.reservations if r.location_id not in locations]
+        self._event("rerouted", {"from": locations, "excluded": self.s.excluded_locations})
+        await self._project()
+
+    async def _settle(self) -> None:
+        """Everything shipped: release what the authorization holds beyond what was captured."""
+        pay = self.s.payment
+        if pay.authorization_id and not pay.voided and pay.authorized > pay.captured:
+            await self._void_payment()
 
     async def _ship(self, sh: ShipmentState) -> None:
         await self._checkpoint()
@@ -269,7 +329,12 @@ class OrderWorkflow:
             )
             await self._project()
             await workflow.wait_condition(
-                lambda: sh.shipment_id in self._shipped or self._stopping() or self.s.on_hold
+                lambda: (
+                    sh.shipment_id in self._shipped
+                    or self._stopping()
+                    or self.s.on_hold
+                    or self._reroute_pending
+                )
             )
             if sh.shipment_id in self._shipped:
                 break
@@ -339,7 +404,7 @@ class OrderWorkflow:
         )
         sh.status = "shipped"
         await self._capture(sh)
-        if all(s.status in SHIPPED_STATES for s in self.s.shipments):
+        if all(s.status in SHIPPED_STATES for s in self.s.shipments if s.status != "cancelled"):
             self._set_status(S.SHIPPED, "shipped", {"shipment_id": sh.shipment_id})
         else:
             self._event("shipment_shipped", {"shipment_id": sh.shipment_id})
@@ -381,6 +446,17 @@ class OrderWorkflow:
 
     async def _track(self, sh: ShipmentState) -> None:
         assert sh.carrier and sh.tracking_number
+        # First scan check here; a child workflow then follows the parcel to the door.
+        first = await workflow.execute_activity_method(
+            ShippingActivities.poll_tracking,
+            io.PollTrackingInput(
+                order_id=self.s.order_id,
+                shipment_id=sh.shipment_id,
+                carrier=sh.carrier,
+                tracking_number=sh.tracking_number,
+            ),
+            **policies.TRACKING,
+        )
         result = await workflow.execute_child_workflow(
             ShipmentTrackingWorkflow.run,
             TrackingInput(
@@ -390,6 +466,7 @@ class OrderWorkflow:
                 carrier=sh.carrier,
                 tracking_number=sh.tracking_number,
                 timings=self._timings,
+                last_status=first.status,
             ),
             id=f"{self.s.workflow_id}:track:{sh.shipment_id}",
         )
@@ -437,6 +514,63 @@ class OrderWorkflow:
 
     # ---- compensation --------------------------------------------------------------------------
 
+    async def _undo_shipment(self, sh: ShipmentState) -> None:
+        """Withdraw an unshipped shipment: release taken back, label voided."""
+        if sh.released and await self._cancel_release(sh):
+            raise ApplicationError(
+                f"shipment {sh.shipment_id} shipped while it was being rerouted", type="Conflict"
+            )
+        await self._void_label(sh)
+        sh.status = "cancelled"
+
+    async def _void_label(self, sh: ShipmentState) -> None:
+        if sh.label_id and not sh.label_voided:
+            voided = await workflow.execute_activity_method(
+                ShippingActivities.void_label,
+                io.VoidLabelInput(
+                    order_id=self.s.order_id, carrier=sh.carrier or "", label_id=sh.label_id
+                ),
+                **policies.QUICK,
+            )
+            sh.label_voided = voided
+            if voided:
+                self._event("label_voided", {"shipment_id": sh.shipment_id})
+            else:
+                self._event(
+                    "alert",
+                    {
+                        "shipment_id": sh.shipment_id,
+                        "message": "carrier already scanned the label; it was not voided",
+                    },
+                )
+
+    async def _void_payment(self) -> None:
+        pay = self.s.payment
+        assert pay.authorization_id
+        result = await workflow.execute_activity_method(
+            PaymentActivities.void_payment,
+            io.PaymentOpInput(
+                idempotency_key=self._key("void"),
+                order_id=self.s.order_id,
+                authorization_id=pay.authorization_id,
+            ),
+            **policies.PAYMENT,
+        )
+        pay.voided = True
+        pay.entries.append(PaymentEntry(kind="void", amount=result.amount, status=result.status))
+        self._event("payment_voided", {"amount": str(result.amount)})
+
+    async def _follow_shipped_after_stop(self, reason: str) -> None:
+        """A parcel left before the stop took effect: it cannot be cancelled, so follow it home."""
+        self._event("alert", {"message": f"{reason}: shipments already left; tracking them"})
+        await self._project()
+        shipped = [s for s in self.s.shipments if s.status == "shipped"]
+        await asyncio.gather(*(self._track(s) for s in shipped))
+        if any(s.status == "delivered" for s in self.s.shipments):
+            self._set_status(S.DELIVERED, "delivered", {})
+        else:
+            self._set_status(S.FAILED, "failed", {"reason": "no shipment was delivered"})
+
     async def _compensate(self) -> None:
         """Undo what the order holds: releases, labels, reservations, the authorization."""
         for sh in self.s.shipments:
@@ -453,25 +587,7 @@ class OrderWorkflow:
                 )
                 await self._shipped_out(sh)
                 continue
-            if sh.label_id and not sh.label_voided:
-                voided = await workflow.execute_activity_method(
-                    ShippingActivities.void_label,
-                    io.VoidLabelInput(
-                        order_id=self.s.order_id, carrier=sh.carrier or "", label_id=sh.label_id
-                    ),
-                    **policies.QUICK,
-                )
-                sh.label_voided = voided
-                if voided:
-                    self._event("label_voided", {"shipment_id": sh.shipment_id})
-                else:
-                    self._event(
-                        "alert",
-                        {
-                            "shipment_id": sh.shipment_id,
-                            "message": "carrier already scanned the label; it was not voided",
-                        },
-                    )
+            await self._void_label(sh)
             sh.status = "cancelled"
         if self.s.reservations:
             await workflow.execute_activity_method(
@@ -483,20 +599,7 @@ class OrderWorkflow:
             self._event("stock_released", {})
         pay = self.s.payment
         if pay.authorization_id and not pay.voided and pay.authorized > pay.captured:
-            result = await workflow.execute_activity_method(
-                PaymentActivities.void_payment,
-                io.PaymentOpInput(
-                    idempotency_key=self._key("void"),
-                    order_id=self.s.order_id,
-                    authorization_id=pay.authorization_id,
-                ),
-                **policies.PAYMENT,
-            )
-            pay.voided = True
-            pay.entries.append(
-                PaymentEntry(kind="void", amount=result.amount, status=result.status)
-            )
-            self._event("payment_voided", {"amount": str(result.amount)})
+            await self._void_payment()
         await self._project()
 
     # ---- ops updates ----------------------------------------------------------------------------
@@ -517,6 +620,40 @@ class OrderWorkflow:
         shipped = self.s.any_shipped()
         if shipped:
             _refuse(f"shipment {shipped.shipment_id} has already shipped; start a return instead")
+
+    @workflow.update
+    async def reroute(self, request: RerouteRequest) -> OrderState:
+        """Route unshipped work again without some locations; answers once it is re-planned."""
+        excluded = sorted(set(self.s.excluded_locations) | set(request.exclude_locations))
+        self.s.excluded_locations = excluded
+        self._reroute_pending = True
+        passes = self._routing_passes
+        self._event("reroute_requested", {"exclude_locations": excluded, "reason": request.reason})
+        await workflow.wait_condition(
+            lambda: self._finished or (not self._reroute_pending and self._routing_passes > passes)
+        )
+        await workflow.wait_condition(
+            lambda: (
+                self._finished
+                or (
+                    self.s.status in (S.IN_FULFILLMENT, S.BACKORDERED)
+                    and not any(s.status == "pending" for s in self.s.shipments)
+                )
+                or self._stopping()
+            )
+        )
+        return self.s
+
+    @reroute.validator
+    def _validate_reroute(self, request: RerouteRequest) -> None:
+        self._refuse_when_closed("reroute")
+        shipped = self.s.any_shipped()
+        if shipped:
+            _refuse(f"shipment {shipped.shipment_id} has already shipped; it cannot be rerouted")
+        if self.s.on_hold:
+            _refuse("order is on hold; release it before rerouting")
+        if self._reroute_pending:
+            _refuse("a reroute is already in progress")
 
     @workflow.update
     async def hold(self, request: ActionRequest) -> OrderState:
@@ -638,11 +775,13 @@ class OrderWorkflow:
     def _stopping(self) -> bool:
         return self._cancel_requested or self._aborted
 
-    async def _checkpoint(self) -> None:
-        """Wait while held; stop here if a cancel or a sibling failure asked us to."""
+    async def _checkpoint(self, allow_reroute: bool = False) -> None:
+        """Wait while held; stop on a cancel, a sibling failure or (in fulfilment) a reroute."""
         await workflow.wait_condition(lambda: not self.s.on_hold or self._stopping())
         if self._stopping():
             raise _Stop()
+        if self._reroute_pending and not allow_reroute:
+            raise _Reroute()
 
     def _set_status(self, status: OrderStatus, event: str, detail: dict[str, Any]) -> None:
         if (

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.schemas import OrderAccepted, OrderPage, OrderView
 from api.services import orders as service
-from domain.commands import ActionRequest, AddressChange
+from domain.commands import ActionRequest, AddressChange, RerouteRequest
 from domain.models import CanonicalOrder
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -133,3 +133,15 @@ async def change_address(
 ) -> OrderView:
     """Change the ship-to address; refused once a label is bought."""
     return await _act(order_id, "change_address", body, sessions, client, settings)
+
+
+@router.post("/{order_id}/reroute", response_model=OrderView, dependencies=ACT, responses=REFUSED)
+async def reroute_order(
+    order_id: str,
+    body: RerouteRequest,
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> OrderView:
+    """Route unshipped work again without the excluded locations; refused after shipping."""
+    return await _act(order_id, "reroute", body, sessions, client, settings)
