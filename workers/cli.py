@@ -37,6 +37,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="run a Temporal worker (configured by OMS_* variables)")
     sub.add_parser("api", help="run the HTTP API (configured by OMS_* variables)")
     sub.add_parser("migrate", help="bring the database schema up to date")
+
+    sim = sub.add_parser("simulate", help="send signed, real-format channel webhooks to the API")
+    sim.add_argument("--orders", type=int, default=100)
+    sim.add_argument("--rate", type=float, default=10.0, help="deliveries per second")
+    sim.add_argument("--channel", choices=["shopify", "woocommerce", "mixed"], default="mixed")
+    sim.add_argument("--duplicates", type=float, default=0.1, help="share of deliveries resent")
+    sim.add_argument("--api", default="http://127.0.0.1:8000")
+    sim.add_argument("--key", default=None, help="ops API key: also report open dead letters")
+    sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--shopify-secret", default=None)
+    sim.add_argument("--woocommerce-secret", default=None)
     return parser
 
 
@@ -62,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
         )
         return asyncio.run(run_up(opts, settings))
+    if args.command == "simulate":
+        from workers.simulate import main as simulate_main
+
+        return int(simulate_main(args) or 0)
     if args.command == "worker":
         from workers.worker import run_worker
 

@@ -1,7 +1,169 @@
-"""Placeholder router, filled in by its feature (kept so app wiring is stable)."""
+"""`/v1/channels`: signed webhooks from Shopify and WooCommerce, and the dead-letter queue."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+import structlog
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, SecretStr
+from temporalio.service import RPCError
+
+from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
+from api.errors import ApiError
+from api.services import channels as service
+from integrations.channels import shopify, woocommerce
+from integrations.channels.base import signature_valid
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["channels"])
+# Real order payloads are tens of kilobytes; refuse absurd bodies before reading them.
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class DeadLetterView(BaseModel):
+    """A delivery that did not become an order, and why."""
+
+    id: int
+    channel: str
+    delivery_id: str
+    topic: str
+    reason: str
+    field: str | None
+    status: str
+    attempts: int
+    order_id: str | None
+    headers: dict[str, Any]
+    body: str
+    created_at: datetime
+    replayed_at: datetime | None
+
+
+def _secrets(*values: SecretStr | None) -> list[str]:
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+async def _raw_body(request: Request) -> bytes:
+    """The exact bytes the channel signed (parsing first would change them)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def _verify(secrets: Sequence[str], body: bytes, presented: str | None, header: str) -> None:
+    if not secrets:
+        # Without a secret nothing can be trusted: refuse rather than accept unsigned orders.
+        raise ApiError(
+            401, "unauthorized", f"webhook secret not configured; cannot verify {header}"
+        )
+    if not signature_valid(secrets, body, presented):
+        raise ApiError(401, "unauthorized", f"{header} is missing or does not match the body")
+
+
+def _kept(request: Request, names: Sequence[str]) -> dict[str, str]:
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+async def _receive(request: Request, delivery: service.Delivery) -> JSONResponse:
+    app = request.app
+    client = await app.state.temporal.get()
+    try:
+        outcome = await service.receive(app.state.sessions, client, app.state.settings, delivery)
+    except RPCError as err:
+        # Stored as received; a 503 makes the channel deliver again later.
+        log.warning("temporal refused the start; channel will retry", error=str(err))
+        raise ApiError(503, "temporal_unavailable", "could not start the order; retry") from err
+    return JSONResponse(outcome.body(), status_code=outcome.http_status)
+
+
+@router.post("/v1/channels/shopify/webhooks", responses={401: {}, 422: {}})
+async def shopify_webhook(request: Request, settings: SettingsDep) -> JSONResponse:
+    """Shopify `orders/create` and `orders/cancelled`, verified by X-Shopify-Hmac-Sha256."""
+    body = await _raw_body(request)
+    secrets = _secrets(settings.shopify_webhook_secret, settings.shopify_webhook_secret_previous)
+    _verify(secrets, body, request.headers.get(shopify.SIGNATURE_HEADER), "X-Shopify-Hmac-Sha256")
+    delivery_id = next(
+        (request.headers[h] for h in shopify.DELIVERY_HEADERS if request.headers.get(h)),
+        f"sha256:{hashlib.sha256(body).hexdigest()}",
+    )
+    topic = request.headers.get(shopify.TOPIC_HEADER, "")
+    headers = _kept(request, shopify.KEPT_HEADERS)
+    return await _receive(request, service.Delivery("shopify", delivery_id, topic, body, headers))
+
+
+@router.post("/v1/channels/woocommerce/webhooks", responses={401: {}, 422: {}})
+async def woocommerce_webhook(request: Request, settings: SettingsDep) -> JSONResponse:
+    """WooCommerce order webhooks, verified by X-WC-Webhook-Signature; the ping is answered."""
+    body = await _raw_body(request)
+    topic = request.headers.get(woocommerce.TOPIC_HEADER, "")
+    if woocommerce.is_ping(topic, body):
+        # Sent unsigned when a webhook is saved; it carries no order, so nothing to trust.
+        return JSONResponse({"status": "pong"})
+    secrets = _secrets(settings.woocommerce_webhook_secret)
+    _verify(
+        secrets, body, request.headers.get(woocommerce.SIGNATURE_HEADER), "X-WC-Webhook-Signature"
+    )
+    delivery_id = request.headers.get(woocommerce.DELIVERY_HEADER) or (
+        f"sha256:{hashlib.sha256(body).hexdigest()}"
+    )
+    headers = _kept(request, woocommerce.KEPT_HEADERS)
+    return await _receive(
+        request, service.Delivery("woocommerce", delivery_id, topic, body, headers)
+    )
+
+
+@router.get(
+    "/v1/channels/dead-letters",
+    response_model=list[DeadLetterView],
+    dependencies=[Depends(require("orders:read"))],
+)
+async def list_dead_letters(
+    session: SessionDep,
+    status: Annotated[str | None, Query(pattern=r"^(open|replayed|discarded)$")] = "open",
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[DeadLetterView]:
+    """Deliveries that did not become orders (open by default), newest first."""
+    rows = await service.list_dead_letters(session, status=status, channel=channel, limit=limit)
+    return [
+        DeadLetterView(
+            id=r.id,
+            channel=r.channel,
+            delivery_id=r.delivery_id,
+            topic=r.topic,
+            reason=r.reason,
+            field=r.field,
+            status=r.status,
+            attempts=r.attempts,
+            order_id=r.order_id,
+            headers=r.headers,
+            body=r.body.decode("utf-8", errors="replace"),
+            created_at=r.created_at,
+            replayed_at=r.replayed_at,
+        )
+        for r in rows
+    ]
+
+
+@router.post(
+    "/v1/channels/dead-letters/{dead_letter_id}/replay",
+    dependencies=[Depends(require("orders:act"))],
+    responses={404: {}, 409: {}, 422: {}},
+)
+async def replay_dead_letter(
+    dead_letter_id: Annotated[int, Path(ge=1, le=2**62)],
+    sessions: SessionsDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """Process a dead letter again; 200 with the order, or 422 with the reason it still fails."""
+    outcome = await service.replay(sessions, client, settings, dead_letter_id)
+    return JSONResponse(outcome.body(), status_code=outcome.http_status)

@@ -1,0 +1,310 @@
+"""Channel activities: pull marketplace orders, push availability; and the stock-change hook."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from api.services import channels as ingest
+from config.settings import Settings
+from domain.atp import channel_atp
+from integrations.channels.base import InventoryLevel
+from integrations.channels.endpoints import ChannelEndpoint
+from integrations.channels.pull import Puller
+from integrations.channels.registry import PULL_TOPIC
+from store import inventory
+from store.channel_tables import (
+    ChannelBuffer,
+    ChannelCursor,
+    ChannelInventoryLevel,
+    ChannelListing,
+)
+from store.tables import OrderLine, utcnow
+
+log = structlog.get_logger(__name__)
+INVENTORY_SYNC_WORKFLOW = "InventorySyncWorkflow"
+# Channels whose listings we keep in step with stock (every sandbox channel by default).
+DEFAULT_SYNC_CHANNELS = ("shopify", "woocommerce", "amazon", "ebay", "etsy", "walmart")
+
+
+class PullInput(BaseModel):
+    """One poll of one channel account."""
+
+    channel: str
+    account: str = "default"
+    # Where a first poll starts (no cursor yet).
+    lookback_hours: float = Field(default=24, gt=0)
+
+
+class PullResult(BaseModel):
+    """What one poll found."""
+
+    fetched: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    ignored: int = 0
+    cursor: str = ""
+
+
+class StockChanged(BaseModel):
+    """SKUs whose availability may have changed, and when we learnt it."""
+
+    skus: list[str]
+    at: datetime
+
+
+# Documented limits, as (burst, sustained calls per second): Shopify REST is a leaky bucket of
+# 40 refilling at 2/s; the marketplaces' inventory APIs are slower.
+RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "shopify": (40, 2.0),
+    "woocommerce": (10, 5.0),
+    "amazon": (10, 5.0),
+    "ebay": (10, 1.0),
+    "etsy": (10, 5.0),
+    "walmart": (10, 1.0),
+}
+
+
+class InventorySyncInput(BaseModel):
+    """A channel's sync workflow: its rate limit, coalescing window, and carried-over state."""
+
+    channel: str
+    burst: int = Field(default=10, ge=1)
+    per_second: float = Field(default=1.0, gt=0)
+    window_s: float = Field(default=2.0, ge=0)
+    # Carried across continue-as-new: what is queued and the bucket's level.
+    pending: dict[str, datetime] = Field(default_factory=dict)
+    tokens: float | None = None
+    refilled_at: datetime | None = None
+
+    @classmethod
+    def for_channel(cls, channel: str, **overrides: object) -> InventorySyncInput:
+        """Defaults for a channel from its documented rate limit."""
+        burst, per_second = RATE_LIMITS.get(channel, (10, 1.0))
+        return cls.model_validate(
+            {"channel": channel, "burst": burst, "per_second": per_second, **overrides}
+        )
+
+
+class PushInventoryInput(BaseModel):
+    """Availability to push to one channel: SKU -> when its change was first queued."""
+
+    channel: str
+    enqueued_at: dict[str, datetime]
+
+
+class PushInventoryResult(BaseModel):
+    """Levels sent, and SKUs skipped because the channel already shows that level."""
+
+    pushed: dict[str, int] = Field(default_factory=dict)
+    unchanged: int = 0
+
+
+def _initial_cursor(channel: str, since: datetime) -> str:
+    """The first poll's cursor in the channel's own format."""
+    if channel == "etsy":
+        return str(int(since.timestamp()))
+    if channel == "ebay":
+        return since.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return since.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+class ChannelActivities:
+    """Activities over the channel adapters one worker is configured with."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        pullers: Mapping[str, Puller],
+        endpoints: Mapping[str, ChannelEndpoint],
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        # Keyed "channel/account".
+        self._pullers = pullers
+        self._endpoints = endpoints
+
+    @activity.defn
+    async def pull_channel_orders(self, inp: PullInput) -> PullResult:
+        """Fetch orders changed since the stored cursor, submit each once, advance the cursor."""
+        puller = self._pullers.get(f"{inp.channel}/{inp.account}")
+        if puller is None:
+            raise _unknown(f"{inp.channel}/{inp.account}")
+        async with self._sessions() as session:
+            stored = await session.get(ChannelCursor, (inp.channel, inp.account))
+        since = (
+            stored.cursor
+            if stored
+            else _initial_cursor(
+                inp.channel, datetime.now(UTC) - timedelta(hours=inp.lookback_hours)
+            )
+        )
+        page = await puller.fetch(since)
+        result = PullResult(fetched=len(page.orders), cursor=page.cursor)
+        client = activity.client()
+        for pulled in page.orders:
+            activity.heartbeat(pulled.external_id)
+            # The version makes a changed order (e.g. now cancelled) a new delivery.
+            delivery = ingest.Delivery(
+                inp.channel,
+                f"{pulled.external_id}@{pulled.version}",
+                PULL_TOPIC,
+                json.dumps(pulled.doc, separators=(",", ":")).encode(),
+                {"account": inp.account},
+            )
+            outcome = await ingest.receive(self._sessions, client, self._settings, delivery)
+            key = {"duplicate": "duplicates", "refused": "rejected", "deferred": "rejected"}.get(
+                outcome.status, outcome.status
+            )
+            setattr(result, key, getattr(result, key) + 1)
+        async with self._sessions.begin() as session:
+            row = await session.get(ChannelCursor, (inp.channel, inp.account))
+            if row is None:
+                session.add(
+                    ChannelCursor(channel=inp.channel, account=inp.account, cursor=page.cursor)
+                )
+            elif _later(page.cursor, row.cursor):
+                # Only forward: a late retry of an older poll must not rewind the cursor.
+                row.cursor, row.updated_at = page.cursor, utcnow()
+        log.info("channel polled", channel=inp.channel, account=inp.account, **result.model_dump())
+        return result
+
+    @activity.defn
+    async def push_inventory(self, inp: PushInventoryInput) -> PushInventoryResult:
+        """Send each SKU's channel availability (ATP less the channel's buffer); record the lag."""
+        endpoint = self._endpoints.get(inp.channel)
+        if endpoint is None:
+            raise _unknown(inp.channel)
+        skus = sorted(inp.enqueued_at)
+        async with self._sessions() as session:
+            stock = await inventory.available_by_location(session, skus)
+            buffers = await _by_sku(session, ChannelBuffer, inp.channel, [*skus, "*"])
+            listings = await _by_sku(session, ChannelListing, inp.channel, skus)
+            last = await _by_sku(session, ChannelInventoryLevel, inp.channel, skus)
+        default = buffers.get("*")
+        levels: list[InventoryLevel] = []
+        result = PushInventoryResult()
+        for sku in skus:
+            buffer = buffers.get(sku, default)
+            if buffer is not None and not buffer.enabled:
+                continue
+            atp = sum(units for (s, _), units in stock.items() if s == sku)
+            available = channel_atp(
+                atp,
+                buffer.buffer_units if buffer else 0,
+                buffer.buffer_pct if buffer else 0,
+            )
+            previous = last.get(sku)
+            if previous is not None and previous.available == available:
+                result.unchanged += 1  # rate limits are precious; the channel already shows it
+                continue
+            listing = listings.get(sku)
+            levels.append(
+                InventoryLevel(
+                    sku,
+                    available,
+                    listing.listing_id if listing else "",
+                    listing.location_ref if listing else "",
+                )
+            )
+        if levels:
+            await endpoint.push_inventory(levels)
+        pushed_at = utcnow()
+        async with self._sessions.begin() as session:
+            for level in levels:
+                enqueued = inp.enqueued_at[level.sku]
+                await session.merge(
+                    ChannelInventoryLevel(
+                        channel=inp.channel,
+                        sku=level.sku,
+                        available=level.available,
+                        enqueued_at=enqueued,
+                        pushed_at=pushed_at,
+                        lag_ms=max(0, int((pushed_at - enqueued).total_seconds() * 1000)),
+                    )
+                )
+                result.pushed[level.sku] = level.available
+        return result
+
+
+def _unknown(name: str) -> ApplicationError:
+    """A configuration error: retrying cannot help."""
+    return ApplicationError(
+        f"no adapter configured for {name}", type="UnknownChannel", non_retryable=True
+    )
+
+
+def _later(new: str, old: str) -> bool:
+    """Whether cursor `new` is past `old` (epoch digits compare as numbers, ISO as text)."""
+    if new.isdigit() and old.isdigit():
+        return int(new) > int(old)
+    return new > old
+
+
+async def _by_sku(
+    session: AsyncSession, table: type, channel: str, skus: Sequence[str]
+) -> dict[str, Any]:
+    rows: Any = await session.scalars(
+        select(table).where(table.channel == channel, table.sku.in_(list(skus)))  # type: ignore[attr-defined]
+    )
+    return {row.sku: row for row in rows}
+
+
+def sync_workflow_id(channel: str, task_queue: str) -> str:
+    """One sync per channel and deployment (its task queue), even in a shared namespace."""
+    return f"inventory-sync-{task_queue}-{channel}"
+
+
+async def notify_stock_changed(
+    client: Client,
+    skus: Iterable[str],
+    *,
+    task_queue: str,
+    channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
+) -> None:
+    """Queue an availability push of `skus` to every channel (signal-with-start per channel).
+
+    Never raises: listings catch up with the next change, and a reservation must not fail
+    because a channel's sync could not be reached.
+    """
+    wanted = sorted(set(skus))
+    if not wanted:
+        return
+    change = StockChanged(skus=wanted, at=datetime.now(UTC))
+
+    async def queue(channel: str) -> None:
+        try:
+            await client.start_workflow(
+                INVENTORY_SYNC_WORKFLOW,
+                InventorySyncInput.for_channel(channel),
+                id=sync_workflow_id(channel, task_queue),
+                task_queue=task_queue,
+                start_signal="stock_changed",
+                start_signal_args=[change],
+            )
+        except Exception as err:
+            log.warning("could not queue inventory sync", channel=channel, error=str(err))
+
+    # One signal-with-start per channel, in parallel: a reservation waits for the slowest only.
+    await asyncio.gather(*(queue(channel) for channel in channels))
+
+
+async def skus_of_order(sessions: async_sessionmaker[AsyncSession], order_id: str) -> list[str]:
+    """The SKUs an order holds (for the stock-change hook after release and commit)."""
+    async with sessions() as session:
+        rows = await session.scalars(select(OrderLine.sku).where(OrderLine.order_id == order_id))
+        return sorted(set(rows))

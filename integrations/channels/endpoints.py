@@ -1,0 +1,122 @@
+"""Where channel requests go: the channel's real API, or a sandbox that records them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from integrations.channels.base import ChannelRequest, InventoryLevel
+from integrations.channels.registry import InventoryBuilder, inventory_builder
+from store.channel_tables import SandboxChannelPush
+
+
+class ChannelEndpoint(Protocol):
+    """Sends documented requests to one channel account."""
+
+    channel: str
+
+    async def push_inventory(self, levels: Sequence[InventoryLevel]) -> None:
+        """Set the channel's availability of each SKU (absolute levels: safe to repeat)."""
+        ...
+
+    async def send(self, request: ChannelRequest, kind: str) -> None:
+        """Send one fulfilment or cancel request."""
+        ...
+
+
+class SandboxChannel:
+    """Behaves like a channel that accepts every call, and records what it received."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        channel: str,
+        builder: InventoryBuilder | None = None,
+    ) -> None:
+        self.channel = channel
+        self._sessions = sessions
+        self._build = builder or inventory_builder(channel)
+
+    async def push_inventory(self, levels: Sequence[InventoryLevel]) -> None:
+        """Record one documented inventory request per SKU."""
+        async with self._sessions.begin() as session:
+            for level in levels:
+                self._record(session, self._build(level), "inventory")
+
+    async def send(self, request: ChannelRequest, kind: str) -> None:
+        """Record a fulfilment or cancel request."""
+        async with self._sessions.begin() as session:
+            self._record(session, request, kind)
+
+    def _record(self, session: AsyncSession, request: ChannelRequest, kind: str) -> None:
+        session.add(
+            SandboxChannelPush(
+                channel=self.channel,
+                kind=kind,
+                sku=request.sku,
+                method=request.method,
+                path=request.path,
+                body=request.body,
+            )
+        )
+
+
+class HttpChannel:
+    """The channel's REST API on a configurable base URL (tests use `httpx.MockTransport`)."""
+
+    def __init__(
+        self,
+        channel: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        builder: InventoryBuilder | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.channel = channel
+        self._build = builder or inventory_builder(channel)
+        self._http = httpx.AsyncClient(
+            base_url=base_url, headers=dict(headers), transport=transport, timeout=30.0
+        )
+
+    async def push_inventory(self, levels: Sequence[InventoryLevel]) -> None:
+        """One documented call per SKU; a 429 or 5xx raises so the activity retries."""
+        for level in levels:
+            await self.send(self._build(level), "inventory")
+
+    async def send(self, request: ChannelRequest, kind: str) -> None:
+        """Send one request; raises on an error status."""
+        response = await self._http.request(request.method, request.path, json=request.body)
+        response.raise_for_status()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()
+
+
+def shopify_endpoint(
+    shop_domain: str, access_token: str, transport: httpx.AsyncBaseTransport | None = None
+) -> HttpChannel:
+    """Shopify Admin REST for one shop."""
+    return HttpChannel(
+        "shopify",
+        f"https://{shop_domain}",
+        {"X-Shopify-Access-Token": access_token},
+        transport=transport,
+    )
+
+
+def woocommerce_endpoint(
+    site_url: str,
+    consumer_key: str,
+    consumer_secret: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> HttpChannel:
+    """WooCommerce REST v3 with API key basic auth (over HTTPS)."""
+    token = "Basic " + base64.b64encode(f"{consumer_key}:{consumer_secret}".encode()).decode()
+    return HttpChannel(
+        "woocommerce", site_url.rstrip("/"), {"Authorization": token}, transport=transport
+    )

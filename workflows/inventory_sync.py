@@ -1,0 +1,144 @@
+"""InventorySyncWorkflow: one per channel, keeps its listings' availability in step with stock.
+
+Stock changes arrive as `stock_changed` signals; a short window coalesces bursts (ten orders
+for one SKU become one push), a token bucket kept in workflow state respects the channel's
+rate limit, and the activity's retry policy rides out channel outages while new changes keep
+queueing. The run continues as new when its history grows, carrying the queue and the bucket.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.channels import (
+        ChannelActivities,
+        InventorySyncInput,
+        PushInventoryInput,
+        StockChanged,
+    )
+
+PUSH_TIMEOUT = timedelta(seconds=60)
+# Unlimited attempts: a channel outage only delays pushes; later changes coalesce meanwhile.
+PUSH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["UnknownChannel"],
+)
+# Continue-as-new even if the server never suggests it, so replays stay cheap.
+MAX_HISTORY = 2_000
+
+
+class SyncState(BaseModel):
+    """What the `state` query shows."""
+
+    channel: str
+    pending: dict[str, datetime]
+    tokens: float
+    pushes: int
+    last_pushed: dict[str, int]
+
+
+@workflow.defn
+class InventorySyncWorkflow:
+    """Pushes channel availability for SKUs whose stock changed."""
+
+    @workflow.init
+    def __init__(self, inp: InventorySyncInput) -> None:
+        self._inp = inp
+        self._pending: dict[str, datetime] = dict(inp.pending)
+        self._tokens = float(inp.burst if inp.tokens is None else inp.tokens)
+        self._refilled_at = inp.refilled_at
+        self._pushes = 0
+        self._last: dict[str, int] = {}
+
+    @workflow.signal
+    def stock_changed(self, change: StockChanged) -> None:
+        """Queue SKUs; a SKU already queued keeps its first time, so the lag is honest."""
+        for sku in change.skus:
+            self._pending.setdefault(sku, change.at)
+
+    @workflow.query
+    def state(self) -> SyncState:
+        """Queue, bucket and the last level pushed per SKU."""
+        return SyncState(
+            channel=self._inp.channel,
+            pending=self._pending,
+            tokens=self._tokens,
+            pushes=self._pushes,
+            last_pushed=self._last,
+        )
+
+    @workflow.run
+    async def run(self, inp: InventorySyncInput) -> None:
+        """Coalesce, wait for tokens, push; forever (continuing as new)."""
+        if self._refilled_at is None:
+            self._refilled_at = workflow.now()
+        while not self._should_continue_as_new():
+            await workflow.wait_condition(
+                lambda: bool(self._pending) or self._should_continue_as_new()
+            )
+            if not self._pending:
+                break
+            if inp.window_s > 0:
+                await workflow.sleep(inp.window_s)
+            await self._take_token()
+            await self._push(self._next_batch())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            inp.model_copy(
+                update={
+                    "pending": self._pending,
+                    "tokens": self._tokens,
+                    "refilled_at": self._refilled_at,
+                }
+            )
+        )
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested() or info.get_current_history_length() > MAX_HISTORY
+        )
+
+    def _refill(self) -> None:
+        now = workflow.now()
+        elapsed = (now - (self._refilled_at or now)).total_seconds()
+        self._tokens = min(float(self._inp.burst), self._tokens + elapsed * self._inp.per_second)
+        self._refilled_at = now
+
+    async def _take_token(self) -> None:
+        """Wait until at least one call is allowed."""
+        self._refill()
+        if self._tokens < 1:
+            await workflow.sleep((1 - self._tokens) / self._inp.per_second)
+            self._refill()
+
+    def _next_batch(self) -> dict[str, datetime]:
+        """The oldest queued SKUs, as many as the bucket allows now."""
+        allowed = max(1, int(self._tokens))
+        oldest = sorted(self._pending.items(), key=lambda kv: (kv[1], kv[0]))[:allowed]
+        for sku, _ in oldest:
+            del self._pending[sku]
+        return dict(oldest)
+
+    async def _push(self, batch: dict[str, datetime]) -> None:
+        try:
+            result = await workflow.execute_activity_method(
+                ChannelActivities.push_inventory,
+                PushInventoryInput(channel=self._inp.channel, enqueued_at=batch),
+                start_to_close_timeout=PUSH_TIMEOUT,
+                retry_policy=PUSH_RETRY,
+            )
+        except ActivityError as err:
+            # Only a non-retryable failure gets here; the next change of these SKUs retries.
+            workflow.logger.warning("inventory push dropped: %s", err.cause)
+            return
+        self._tokens -= len(result.pushed)
+        self._pushes += 1
+        self._last.update(result.pushed)
