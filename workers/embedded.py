@@ -20,9 +20,11 @@ from pathlib import Path
 
 import httpx
 import structlog
+from pydantic import SecretStr
 
 from api import auth
 from config import temporal
+from config.codec import ensure_payload_key
 from config.settings import Settings
 from store import migrate
 from store.db import create_engine, session_factory
@@ -113,7 +115,12 @@ def temporal_binary() -> str:
 
 
 def temporal_argv(opts: UpOptions, settings: Settings) -> list[str]:
-    """`temporal server start-dev` persisted in the data dir, with the measured-faster pragmas."""
+    """`temporal server start-dev` persisted in the data dir, with the measured-faster pragmas.
+
+    The UI decodes encrypted payloads through the API's codec server (`/codec`), from the browser.
+    """
+    # A browser cannot call a wildcard address: point it at loopback instead.
+    codec_host = "127.0.0.1" if opts.host in ("0.0.0.0", "::", "") else opts.host
     argv = [
         temporal_binary(),
         "server",
@@ -134,6 +141,8 @@ def temporal_argv(opts: UpOptions, settings: Settings) -> list[str]:
         settings.temporal_namespace,
         "--log-level",
         "warn",
+        "--ui-codec-endpoint",
+        f"http://{codec_host}:{opts.api_port}/codec",
     ]
     for name, kind in REGISTRY.items():
         argv += ["--search-attribute", f"{name}={kind}"]
@@ -161,6 +170,8 @@ class Supervisor:
             OMS_API_PORT=str(self.opts.api_port),
             OMS_PUBLIC_URL=self.settings.public_base_url(),
         )
+        if self.settings.payload_key is not None:
+            env["OMS_PAYLOAD_KEY"] = self.settings.payload_key.get_secret_value()
         return env
 
     async def spawn(self, child: Child) -> None:
@@ -306,6 +317,10 @@ async def prepare_database(settings: Settings, demo: bool) -> str | None:
 async def run_up(opts: UpOptions, settings: Settings) -> int:
     """Bring the stack up, print where everything is, and run until told to stop."""
     opts.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.payload_key is None:
+        # Histories are always encrypted; the key lives beside the data it protects.
+        key = SecretStr(ensure_payload_key(opts.data_dir))
+        settings = settings.model_copy(update={"payload_key": key})
     try:
         check_ports(opts)
     except StartupError as err:
