@@ -13,7 +13,18 @@ from fastapi import FastAPI, Request, Response
 from temporalio.client import Client
 
 from api import auth, errors, middleware
-from api.routes import admin, channels, codec, dashboard, health, inventory, orders, shipments
+from api.dashboard import install as install_dashboard
+from api.routes import (
+    admin,
+    channels,
+    codec,
+    dashboard,
+    health,
+    inventory,
+    orders,
+    routing,
+    shipments,
+)
 from config import temporal
 from config.settings import Settings
 from store.db import create_engine, session_factory
@@ -87,7 +98,19 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         )
         return response
 
-    for module in (health, orders, inventory, shipments, channels, admin, codec, dashboard):
+    for module in (
+        health,
+        orders,
+        inventory,
+        routing,
+        shipments,
+        channels,
+        admin,
+        codec,
+        dashboard,
+    ):
         app.include_router(module.router)
+    app.include_router(shipments.public)
     middleware.install(app, settings)
+    install_dashboard(app, settings)  # session cookie for dashboard sign-in
     return app

@@ -223,6 +223,7 @@ async def running_stack(
     time_scale: float = TEST_TIME_SCALE,
     return_window_days: float = 0.5,
     run_worker: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the app and a worker against `db_url` (migrated and seeded here)."""
     from api.app import create_app
@@ -239,6 +240,7 @@ async def running_stack(
         return_window_days=return_window_days,
         public_url="http://oms.test",
         sandbox_warehouse=auto_warehouse,
+        **overrides,
     )
     engine = create_engine(db_url)
     await migrate.upgrade(engine)

@@ -18,12 +18,22 @@ from config.settings import Settings
 from domain.commands import FulfilmentEvent
 from store.db import create_engine, session_factory
 from workers.assembly import Integrations, activities_for, build_integrations
+from workers.schedules import ensure_forecast_schedule
 from workers.temporal_setup import ensure_search_attributes
+from workflows.channel_pull import ChannelPullWorkflow
+from workflows.forecast import ForecastWorkflow
+from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
 from workflows.tracking import ShipmentTrackingWorkflow
 
 log = structlog.get_logger(__name__)
-WORKFLOWS: Sequence[type] = (OrderWorkflow, ShipmentTrackingWorkflow)
+WORKFLOWS: Sequence[type] = (
+    OrderWorkflow,
+    ShipmentTrackingWorkflow,
+    InventorySyncWorkflow,
+    ChannelPullWorkflow,
+    ForecastWorkflow,
+)
 # Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
 GRACEFUL_SHUTDOWN = timedelta(seconds=60)
 
@@ -69,6 +79,7 @@ async def run_worker(settings: Settings) -> None:
     sessions = session_factory(engine)
     client = await temporal.connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
+    await ensure_forecast_schedule(client, settings)
     integrations = build_integrations(settings, sessions)
     worker = build_worker(client, settings, sessions, integrations)
     stop = asyncio.Event()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from api.deps import SessionDep, TemporalDep, require
@@ -11,6 +15,14 @@ from domain.commands import FulfilmentEvent
 from store.tables import Order, ShipmentDocument
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+
+
+class ShipmentEventIn(BaseModel):
+    """What a WMS sends about a shipment."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["picked", "packed", "shipped"]
+    at: datetime | None = None
 
 
 def order_id_of(shipment_id: str) -> str:
@@ -25,10 +37,10 @@ def order_id_of(shipment_id: str) -> str:
     "/{shipment_id}/events", status_code=202, dependencies=[Depends(require("shipments:write"))]
 )
 async def shipment_event(
-    shipment_id: str, body: dict[str, object], session: SessionDep, client: TemporalDep
+    shipment_id: str, body: ShipmentEventIn, session: SessionDep, client: TemporalDep
 ) -> dict[str, str]:
     """A WMS reports `picked`, `packed` or `shipped`; delivered to the order as a signal."""
-    event = FulfilmentEvent.model_validate({**body, "shipment_id": shipment_id})
+    event = FulfilmentEvent(shipment_id=shipment_id, type=body.type, at=body.at)
     row = await session.get(Order, order_id_of(shipment_id))
     if row is None or not any(s.get("shipment_id") == shipment_id for s in row.shipments):
         raise ApiError(404, "not_found", f"no shipment {shipment_id!r}")
@@ -73,3 +85,36 @@ async def _document(session: SessionDep, shipment_id: str, kind: str) -> Respons
         media_type=doc.content_type,
         headers={"Content-Disposition": f'inline; filename="{shipment_id}-{kind}"'},
     )
+
+
+public = APIRouter(tags=["tracking"])
+
+
+@public.get("/track/{tracking_number}", include_in_schema=False, response_class=Response)
+async def public_tracking(tracking_number: str, session: SessionDep) -> Response:
+    """The customer's tracking link: carrier scans only, never names or addresses."""
+    from html import escape
+
+    from store.tables import OrderEvent
+
+    rows = (
+        await session.scalars(
+            select(OrderEvent)
+            .where(OrderEvent.type.like("carrier_%"))
+            .order_by(OrderEvent.at)
+            .limit(2000)
+        )
+    ).all()
+    scans = [e for e in rows if e.detail.get("tracking_number") == tracking_number]
+    if not scans:
+        raise ApiError(404, "not_found", "no tracking information yet for that number")
+    items = "".join(
+        f"<li>{escape(e.at.strftime('%Y-%m-%d %H:%M'))} UTC: "
+        f"{escape(str(e.detail.get('description') or e.type))}</li>"
+        for e in scans
+    )
+    html = (
+        "<!doctype html><meta charset=utf-8><title>Tracking</title>"
+        f"<h1>Parcel {escape(tracking_number)}</h1><ul>{items}</ul>"
+    )
+    return Response(html, media_type="text/html")

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, Worker
 
 from config.temporal import data_converter
 from tests.conftest import canonical_order, running_stack
@@ -71,6 +72,7 @@ async def test_record_histories(temporal_client: Client, tmp_path: Path) -> None
             handle = temporal_client.get_workflow_handle(accepted["workflow_id"])
             HISTORIES.mkdir(exist_ok=True)
             await _save(handle, accepted["workflow_id"], HISTORIES / f"{name}.json")
+        await _record_other_workflows(temporal_client, stack)
         track = f"{ids['order_delivered']['workflow_id']}:track:"
         async for execution in temporal_client.list_workflows(
             "WorkflowType = 'ShipmentTrackingWorkflow'"
@@ -85,3 +87,47 @@ async def _save(handle: Any, workflow_id: str, path: Path) -> None:
     history = await handle.fetch_history()
     body = {"workflow_id": workflow_id, "history": json.loads(history.to_json())}
     path.write_text(json.dumps(body, indent=1))
+
+
+async def _record_other_workflows(client: Client, stack: Any) -> None:
+    """Forecast, channel pull and inventory sync runs, on the same recording stack."""
+    from activities.channels import PullInput, PullResult, sync_workflow_id
+    from integrations.channels.amazon import AmazonPuller
+    from tests.channels.test_pull_and_sync import amazon_transport
+    from workers.assembly import activities_for
+    from workflows.channel_pull import ChannelPullWorkflow
+    from workflows.forecast import ForecastInput, ForecastWorkflow
+
+    forecast_id = f"forecast-{uuid.uuid4().hex[:8]}"
+    await client.execute_workflow(
+        ForecastWorkflow.run,
+        ForecastInput(),
+        id=forecast_id,
+        task_queue=stack.settings.task_queue,
+    )
+    await _save(client.get_workflow_handle(forecast_id), forecast_id, HISTORIES / "forecast.json")
+
+    stack.integrations.channel_pullers = {
+        "amazon/us": AmazonPuller("ATVPDKIKX0DER", "token", transport=amazon_transport())
+    }
+    queue = f"pull-{uuid.uuid4().hex[:8]}"
+    pull_worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=[ChannelPullWorkflow],
+        activities=activities_for(stack.settings, stack.sessions, stack.integrations),
+    )
+    pull_id = f"pull-{uuid.uuid4().hex[:8]}"
+    async with pull_worker:
+        await client.execute_workflow(
+            ChannelPullWorkflow.run,
+            PullInput(channel="amazon", account="us"),
+            id=pull_id,
+            task_queue=queue,
+            result_type=PullResult,
+        )
+    await _save(client.get_workflow_handle(pull_id), pull_id, HISTORIES / "channel_pull.json")
+
+    # Orders above changed stock, so the Shopify sync ran; an open history replays as well.
+    sync_id = sync_workflow_id("shopify", stack.settings.task_queue)
+    await _save(client.get_workflow_handle(sync_id), sync_id, HISTORIES / "inventory_sync.json")
