@@ -34,6 +34,7 @@ from workflows.search_attributes import REGISTRY
 log = structlog.get_logger(__name__)
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+DEV_WEBHOOK_SECRET = "oms-dev-webhook-secret"  # the same as `oms simulate` signs with
 
 
 class StartupError(Exception):
@@ -170,8 +171,14 @@ class Supervisor:
             OMS_API_PORT=str(self.opts.api_port),
             OMS_PUBLIC_URL=self.settings.public_base_url(),
         )
-        if self.settings.payload_key is not None:
-            env["OMS_PAYLOAD_KEY"] = self.settings.payload_key.get_secret_value()
+        secrets = {
+            "OMS_PAYLOAD_KEY": self.settings.payload_key,
+            "OMS_SHOPIFY_WEBHOOK_SECRET": self.settings.shopify_webhook_secret,
+            "OMS_WOOCOMMERCE_WEBHOOK_SECRET": self.settings.woocommerce_webhook_secret,
+        }
+        for name, value in secrets.items():
+            if value is not None:
+                env[name] = value.get_secret_value()
         return env
 
     async def spawn(self, child: Child) -> None:
@@ -321,6 +328,10 @@ async def run_up(opts: UpOptions, settings: Settings) -> int:
         # Histories are always encrypted; the key lives beside the data it protects.
         key = SecretStr(ensure_payload_key(opts.data_dir))
         settings = settings.model_copy(update={"payload_key": key})
+    for name in ("shopify_webhook_secret", "woocommerce_webhook_secret"):
+        if getattr(settings, name) is None:
+            # A known development secret, so `oms simulate` works against `oms up` as is.
+            settings = settings.model_copy(update={name: SecretStr(DEV_WEBHOOK_SECRET)})
     try:
         check_ports(opts)
     except StartupError as err:
