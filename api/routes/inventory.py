@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from activities.channels import notify_stock_changed
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.errors import ApiError
-from domain.atp import atp
+from domain.atp import atp, channel_atp
 from store import inventory
+from store.channel_tables import ChannelBuffer
 from store.tables import Location, Order, OrderLine, Sku, StockLevel
 
 log = structlog.get_logger(__name__)
@@ -36,6 +37,9 @@ class InventoryView(BaseModel):
     sku: str
     available: int
     locations: list[LocationStock]
+    channel: str | None = None
+    # What the channel may sell: `available` less its buffer (only with `?channel=`).
+    channel_available: int | None = None
 
 
 class Adjustment(BaseModel):
@@ -104,9 +108,30 @@ async def inventory_view(session: SessionDep, sku: str) -> InventoryView:
     response_model=InventoryView,
     dependencies=[Depends(require("inventory:read"))],
 )
-async def get_inventory(sku: str, session: SessionDep) -> InventoryView:
-    """Stock of one SKU across locations."""
-    return await inventory_view(session, sku)
+async def get_inventory(
+    sku: str,
+    session: SessionDep,
+    channel: Annotated[str | None, Query(max_length=32, description="apply its buffer")] = None,
+) -> InventoryView:
+    """Stock of one SKU across locations; with `?channel=` also what that channel may sell."""
+    view = await inventory_view(session, sku)
+    if channel is None:
+        return view
+    buffers = {
+        b.sku: b
+        for b in await session.scalars(
+            select(ChannelBuffer).where(
+                ChannelBuffer.channel == channel,
+                ChannelBuffer.sku.in_([sku, "*"]),
+                ChannelBuffer.enabled.is_(True),
+            )
+        )
+    }
+    buffer = buffers.get(sku) or buffers.get("*")
+    units, pct = (buffer.buffer_units, buffer.buffer_pct) if buffer else (0, 0)
+    return view.model_copy(
+        update={"channel": channel, "channel_available": channel_atp(view.available, units, pct)}
+    )
 
 
 @router.post(

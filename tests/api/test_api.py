@@ -158,3 +158,15 @@ async def test_healthz_names_what_is_down(tmp_path: Path, temporal_client: Clien
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["database"]["ok"] and not body["checks"]["temporal"]["ok"]
+
+
+async def test_channel_view_holds_back_the_buffer(stack: Stack) -> None:
+    from store.channel_tables import ChannelBuffer
+
+    async with stack.sessions.begin() as session:
+        session.add(ChannelBuffer(channel="shopify", sku="*", buffer_units=7))
+    plain = (await stack.get("/v1/inventory/TSHIRT-M")).json()
+    view = (await stack.get("/v1/inventory/TSHIRT-M?channel=shopify")).json()
+    assert view["channel_available"] == plain["available"] - 7
+    other = (await stack.get("/v1/inventory/TSHIRT-M?channel=pos")).json()
+    assert other["channel_available"] == plain["available"]
