@@ -1,0 +1,56 @@
+"""The human-readable table of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 10 else f"{value:,.1f}"
+    return str(value)
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(metric, value, unit) rows for what the run measured."""
+    out: list[tuple[str, str, str]] = [
+        ("pipeline_vs_floor", _fmt(r.get("pipeline_vs_floor")), "ratio (target >= 0.8)"),
+        ("ingest_vs_raw", _fmt(r.get("ingest_vs_raw")), "ratio"),
+        ("reservation_vs_raw", _fmt(r.get("reservation_vs_raw")), "ratio (geomean of dbs)"),
+        ("oversold", _fmt(r.get("oversold")), "units (must be 0)"),
+    ]
+    if floor := r.get("floor"):
+        out.append(("floor", _fmt(floor["per_s"]), "workflows/s"))
+    if p := r.get("pipeline"):
+        out.append(("pipeline", _fmt(p["per_s"]), f"orders/s ({p['completed']}/{p['orders']})"))
+    if i := r.get("ingest"):
+        for side in ("api", "raw"):
+            s = i[side]
+            out.append((f"ingest {side}", _fmt(s["per_s"]), "/s"))
+            out.append((f"ingest {side} p50/p99", f"{s['p50_ms']}/{s['p99_ms']}", "ms"))
+    for db, v in (r.get("reservations") or {}).get("databases", {}).items():
+        if "skipped" in v:
+            out.append((f"reserve {db}", "skipped", v["skipped"][:40]))
+            continue
+        out.append((f"reserve {db} project", _fmt(v["project_per_s"]), "attempts/s"))
+        out.append((f"reserve {db} raw", _fmt(v["raw_per_s"]), "attempts/s"))
+        out.append((f"reserve {db} ratio", _fmt(v["reservation_vs_raw"]), "ratio"))
+    for cell, v in (r.get("routing") or {}).items():
+        out.append((f"route {cell}", f"{v['p50_ms']}/{v['p99_ms']}", "ms p50/p99"))
+    if f := r.get("flash_sale"):
+        out.append(("flash drain", _fmt(f["drain_s"]), f"s for {f['orders']} orders"))
+        out.append(("flash oversold", _fmt(f["oversold"]), "units"))
+    if lag := r.get("channel_lag"):
+        out.append(("channel lag p50/p99", f"{lag['p50_ms']}/{lag['p99_ms']}", "ms"))
+    out.append(("elapsed", _fmt(r.get("elapsed_s")), "s"))
+    return out
+
+
+def table(r: dict[str, Any]) -> str:
+    """Aligned three-column table."""
+    body = rows(r)
+    w0 = max(len(a) for a, _, _ in body)
+    w1 = max(len(b) for _, b, _ in body)
+    return "\n".join(f"{a:<{w0}}  {b:>{w1}}  {c}" for a, b, c in body)

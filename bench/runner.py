@@ -1,0 +1,93 @@
+"""Runs the phases in an order that keeps them from disturbing each other, and sums up."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.channel_lag import run_channel_lag
+from bench.experiments import apply_before
+from bench.flash_sale import run_flash_sale
+from bench.ingest import run_ingest
+from bench.params import Params
+from bench.reservations import run_reservations
+from bench.routing_bench import run_routing
+from bench.stack import StackOptions, open_stack
+from bench.stats import ratio
+from bench.throughput import run_floor, run_pipeline
+
+PHASES = ("routing", "reservations", "floor", "pipeline", "ingest", "flash")
+
+
+@dataclass
+class RunOptions:
+    """Where to run and what."""
+
+    stack: StackOptions
+    postgres_admin_url: str | None
+    phases: tuple[str, ...] = PHASES
+
+
+async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
+    """Every selected phase; pure and separate-database phases first, background load last."""
+    apply_before(params.experiments)
+    started = time.perf_counter()
+    results: dict[str, Any] = {"params": {"experiments": list(params.experiments)}}
+    want = set(opts.phases)
+    if "routing" in want:
+        results["routing"] = run_routing(
+            params.routing_lines, params.routing_locations, params.routing_reps, params.seed
+        )
+    if "reservations" in want:
+        with tempfile.TemporaryDirectory(prefix="oms-bench-res-") as tmp:
+            results["reservations"] = await run_reservations(
+                Path(tmp),
+                opts.postgres_admin_url,
+                params.reserve_attempts,
+                params.reserve_stock,
+                params.reserve_clients,
+            )
+    if want & {"floor", "pipeline", "ingest", "flash"}:
+        async with open_stack(opts.stack) as stack:
+            c = params.concurrency
+            if "floor" in want:
+                results["floor"] = await run_floor(stack, params.floor_n, c)
+            if "pipeline" in want:
+                results["pipeline"] = await run_pipeline(
+                    stack, params.pipeline_n, c, params.timeout_s
+                )
+                results["channel_lag"] = await run_channel_lag(stack)
+            if "ingest" in want:
+                results["ingest"] = await run_ingest(stack, params.ingest_n, c)
+            if "flash" in want:
+                results["flash_sale"] = await run_flash_sale(
+                    stack, params.flash_n, params.flash_stock, c, params.timeout_s
+                )
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    return summarize(results)
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """Add the headline ratios and the oversold total at the top level."""
+    floor, pipeline = results.get("floor"), results.get("pipeline")
+    ingest, res = results.get("ingest"), results.get("reservations")
+    flash = results.get("flash_sale")
+    headline: dict[str, Any] = {
+        "pipeline_vs_floor": ratio(pipeline["per_s"], floor["per_s"])
+        if floor and pipeline
+        else None,
+        "ingest_vs_raw": ratio(ingest["api"]["per_s"], ingest["raw"]["per_s"]) if ingest else None,
+        "reservation_vs_raw": res["reservation_vs_raw"] if res else None,
+        "reservation_vs_raw_by_db": {
+            db: v.get("reservation_vs_raw") for db, v in res["databases"].items()
+        }
+        if res
+        else {},
+        "oversold": (res["oversold"] if res else 0) + (flash["oversold"] if flash else 0),
+        "floor_per_s": floor["per_s"] if floor else None,
+        "pipeline_per_s": pipeline["per_s"] if pipeline else None,
+    }
+    return {**headline, **results}

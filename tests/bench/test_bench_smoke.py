@@ -1,0 +1,40 @@
+"""`oms bench --tiny --json` runs every phase end to end; no timing assertions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "pipeline_vs_floor",
+    "ingest_vs_raw",
+    "reservation_vs_raw",
+    "oversold",
+    "floor",
+    "pipeline",
+    "ingest",
+    "reservations",
+    "routing",
+    "flash_sale",
+    "channel_lag",
+}
+
+
+def test_tiny_bench_reports_every_key_and_never_oversells() -> None:
+    """The last stdout line is one JSON object with the headline keys; nothing oversold."""
+    argv = [sys.executable, "-m", "bench.cli", "--tiny", "--json"]
+    postgres = os.environ.get("OMS_TEST_POSTGRES_URL")
+    argv += ["--postgres-url", postgres] if postgres else ["--no-postgres"]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert KEYS <= result.keys()
+    assert result["oversold"] == 0
+    assert result["pipeline"]["completed"] == result["pipeline"]["orders"]
+    assert result["flash_sale"]["settled"] == result["flash_sale"]["orders"]
+    for db in result["reservations"]["databases"].values():
+        assert db.get("oversold", 0) == 0
