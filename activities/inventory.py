@@ -113,7 +113,7 @@ class InventoryActivities:
         """A shipment left its location: its units leave on-hand."""
         async with self._sessions.begin() as session:
             units = await inventory.commit(session, inp.order_id, inp.location_id, inp.line_ids)
+        # No channel push: shipping moves units out of on-hand and reserved alike, so what a
+        # channel may sell is unchanged.
         log.info("stock committed", order_id=inp.order_id, location_id=inp.location_id, units=units)
-        if units:
-            await self._stock_changed(await skus_of_order(self._sessions, inp.order_id))
         return units
