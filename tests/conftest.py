@@ -19,12 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from config.logging import configure_logging
 from config.temporal import data_converter
 from store import migrate
 from store.db import create_engine
 from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 
 ADMIN_KEY = "oms_test_admin_key_0123456789"
+
+# Structured JSON lines, as in production; structlog's default would render rich tracebacks.
+configure_logging("INFO", "json")
 
 
 def temporal_path() -> str:
