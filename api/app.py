@@ -22,6 +22,7 @@ from api.routes import (
     health,
     inventory,
     orders,
+    returns,
     routing,
     shipments,
 )
@@ -63,6 +64,11 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        # GET routes read through their own engine: on SQLite they never queue behind writers.
+        reader = create_engine(
+            settings.database_url_resolved(), pool_size=settings.database_pool_size, for_reads=True
+        )
+        app.state.read_sessions = session_factory(reader)
         app.state.temporal = LazyTemporal(settings, temporal_client)
         if settings.admin_api_key is not None:
             async with app.state.sessions.begin() as session:
@@ -70,6 +76,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
                     session, settings.admin_api_key.get_secret_value(), "admin", "OMS_ADMIN_API_KEY"
                 )
         yield
+        await reader.dispose()
         await engine.dispose()
 
     app = FastAPI(
@@ -101,6 +108,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     for module in (
         health,
         orders,
+        returns,
         inventory,
         routing,
         shipments,

@@ -27,8 +27,8 @@ def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for the request."""
-    async with request.app.state.sessions() as session:
+    """A read session for the request (writes go through `SessionsDep` transactions)."""
+    async with request.app.state.read_sessions() as session:
         yield session
 
 
