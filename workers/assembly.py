@@ -14,6 +14,7 @@ from activities.inventory import InventoryActivities
 from activities.notifications import NotificationActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
+from activities.returns import ReturnActivities
 from activities.shipping import ShippingActivities
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
@@ -87,6 +88,7 @@ def activities_for(
         sessions, settings, integrations.channel_pullers, integrations.channel_endpoints
     )
     forecasting = ForecastingActivities(sessions)
+    returns = ReturnActivities(sessions, integrations.carriers, settings.public_base_url())
     return [
         channels.pull_channel_orders,
         channels.push_inventory,
@@ -108,4 +110,8 @@ def activities_for(
         warehouse.release_to_location,
         warehouse.cancel_release,
         notifications.send_notification,
+        returns.buy_return_label,
+        returns.price_skus,
+        returns.record_return,
+        returns.apply_dispositions,
     ]

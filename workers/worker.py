@@ -24,6 +24,7 @@ from workflows.channel_pull import ChannelPullWorkflow
 from workflows.forecast import ForecastWorkflow
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.tracking import ShipmentTrackingWorkflow
 
 log = structlog.get_logger(__name__)
@@ -33,6 +34,7 @@ WORKFLOWS: Sequence[type] = (
     InventorySyncWorkflow,
     ChannelPullWorkflow,
     ForecastWorkflow,
+    ReturnWorkflow,
 )
 # Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
 GRACEFUL_SHUTDOWN = timedelta(seconds=60)

@@ -40,13 +40,14 @@ with workflow.unsafe.imports_passed_through():
         _Stop,
     )
     from workflows.order_handlers import OrderHandlers
+    from workflows.order_returns import OrderReturns
     from workflows.order_settlement import OrderSettlement
     from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
     from workflows.tracking import ShipmentTrackingWorkflow, TrackingInput
 
 
 @workflow.defn
-class OrderWorkflow(OrderHandlers, OrderSettlement):
+class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
     """The life of one order."""
 
     @workflow.init
@@ -124,8 +125,9 @@ class OrderWorkflow(OrderHandlers, OrderSettlement):
         self._set_status(S.DELIVERED, "delivered", {})
         await self._notify("delivered", {})
         await self._project()
-        await workflow.sleep(self._timings.scaled(self._timings.return_window_s))
-        self._set_status(S.COMPLETED, "completed", {})
+        await self._return_window()
+        if self.s.status != S.RETURNED:
+            self._set_status(S.COMPLETED, "completed", {})
 
     async def _authorize(self) -> None:
         order = self.s.order
