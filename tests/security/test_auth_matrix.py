@@ -22,6 +22,11 @@ from tests.conftest import Stack
 PROTECTED_PREFIXES = ("/v1/", "/codec/")
 
 EXPECTED: dict[tuple[str, str], str] = {
+    ("POST", "/v1/orders/{order_id}/returns"): "returns:write",
+    ("POST", "/v1/returns/{rma_id}/receive"): "returns:write",
+    ("GET", "/v1/returns"): "returns:read",
+    ("GET", "/v1/returns/{rma_id}"): "returns:read",
+    ("GET", "/v1/returns/{rma_id}/label"): "returns:read",
     ("POST", "/v1/orders"): "orders:create",
     ("GET", "/v1/orders"): "orders:read",
     ("GET", "/v1/orders/{order_id}"): "orders:read",

@@ -73,6 +73,7 @@ async def test_record_histories(temporal_client: Client, tmp_path: Path) -> None
             HISTORIES.mkdir(exist_ok=True)
             await _save(handle, accepted["workflow_id"], HISTORIES / f"{name}.json")
         await _record_other_workflows(temporal_client, stack)
+        await _record_return(temporal_client, stack)
         track = f"{ids['order_delivered']['workflow_id']}:track:"
         async for execution in temporal_client.list_workflows(
             "WorkflowType = 'ShipmentTrackingWorkflow'"
@@ -131,3 +132,21 @@ async def _record_other_workflows(client: Client, stack: Any) -> None:
     # Orders above changed stock, so the Shopify sync ran; an open history replays as well.
     sync_id = sync_workflow_id("shopify", stack.settings.task_queue)
     await _save(client.get_workflow_handle(sync_id), sync_id, HISTORIES / "inventory_sync.json")
+
+
+async def _record_return(client: Client, stack: Any) -> None:
+    """An order with a one-unit return received in new condition, and its RMA."""
+    accepted = (await stack.post("/v1/orders", canonical_order())).json()
+    await stack.wait_for(accepted["order_id"], "delivered")
+    lines = [{"line_id": "1", "quantity": 1, "reason": "too_small"}]
+    rma = (await stack.post(f"/v1/orders/{accepted['order_id']}/returns", {"lines": lines})).json()
+    received = [{"line_id": "1", "quantity": 1, "condition": "new"}]
+    await stack.post(f"/v1/returns/{rma['rma_id']}/receive", {"lines": received})
+    await stack.wait_for(accepted["order_id"], "completed")
+    workflow_id = accepted["workflow_id"]
+    await _save(
+        client.get_workflow_handle(workflow_id), workflow_id, HISTORIES / "order_returned.json"
+    )
+    return_id = f"{workflow_id}:return:1"
+    await client.get_workflow_handle(return_id).result()
+    await _save(client.get_workflow_handle(return_id), return_id, HISTORIES / "return_closed.json")
