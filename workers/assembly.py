@@ -43,6 +43,12 @@ class Integrations:
     channel_pullers: Mapping[str, Puller] = field(default_factory=dict)
 
 
+def sandbox_latency(settings: Settings) -> float:
+    """Simulated network latency of sandbox services: 50 ms at real time, less when time is
+    compressed, so a demo at --time-scale 0.001 is not dominated by pretend round trips."""
+    return 0.05 * min(1.0, settings.time_scale * 100)
+
+
 def build_integrations(
     settings: Settings, sessions: async_sessionmaker[AsyncSession]
 ) -> Integrations:
@@ -55,7 +61,9 @@ def build_integrations(
             raise SystemExit("OMS_PAYMENT_GATEWAY=stripe needs OMS_STRIPE_API_KEY")
         gateway = StripeGateway(api_key=settings.stripe_api_key.get_secret_value())
     else:
-        gateway = SandboxPaymentGateway(sessions, time_scale=settings.time_scale)
+        gateway = SandboxPaymentGateway(
+            sessions, time_scale=settings.time_scale, latency_s=sandbox_latency(settings)
+        )
     warehouse = SandboxWarehouse(
         sessions, time_scale=settings.time_scale, auto_events=settings.sandbox_warehouse
     )
@@ -64,7 +72,9 @@ def build_integrations(
     )
     return Integrations(
         gateway=gateway,
-        carriers=sandbox_carriers(sessions, time_scale=settings.time_scale),
+        carriers=sandbox_carriers(
+            sessions, time_scale=settings.time_scale, latency_s=sandbox_latency(settings)
+        ),
         warehouse=warehouse,
         email=email,
         sandbox_warehouse=warehouse,
