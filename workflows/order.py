@@ -64,7 +64,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
         self._stock_signal = False
         self._address_lock = False
         self._reroute_pending = False
-        self._routing_passes = 0
+        self._routing_passes = 0  # completed plans (reserved or backordered): reroute waits
         self._confirmed = False
         self._shipment_seq = 0
         self._projected = 0
@@ -178,7 +178,6 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
                 ),
                 **policies.QUICK,
             )
-            self._routing_passes += 1
             if not route.unallocated:
                 reserved = await workflow.execute_activity_method(
                     InventoryActivities.reserve_stock,
@@ -195,6 +194,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
             races = 0
 
     async def _wait_for_stock(self, route: io.RouteResult, deadline: Any) -> None:
+        self._routing_passes += 1  # a plan outcome: waiting for stock
         if self.s.status != S.BACKORDERED:
             short = [u.model_dump() for u in route.unallocated]
             self._set_status(S.BACKORDERED, "backordered", {"short": short})
@@ -237,6 +237,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
                 )
             )
         self.s.reservations = list(route.allocations)
+        self._routing_passes += 1  # a plan outcome: stock held, shipments planned
         self.s.routing = route.decision
         workflow.upsert_search_attributes([LOCATION.value_set(locations)])
         detail = {"locations": locations, "explanation": route.decision.get("explanation", "")}
