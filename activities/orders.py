@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -13,8 +11,9 @@ from activities import io
 from activities.errors import business_error
 from domain.errors import INVALID_ADDRESS, UNKNOWN_SKU
 from domain.validation import address_problems
-from store import events as event_store
-from store.tables import Order, Sku
+from store.db import readers
+from store.projections import OrderSnapshot, ProjectionWriter
+from store.tables import Sku
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +23,9 @@ class OrderActivities:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._reads = readers(sessions)
+        # One per worker: concurrent projections share transactions.
+        self._projections = ProjectionWriter(sessions)
 
     @activity.defn
     async def validate_order(self, inp: io.ValidateOrderInput) -> io.ValidatedOrder:
@@ -33,7 +35,7 @@ class OrderActivities:
             field, message = problems[0]
             business_error(INVALID_ADDRESS, f"{field}: {message}")
         skus = {line.sku for line in inp.order.lines}
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.execute(select(Sku.sku, Sku.weight_grams).where(Sku.sku.in_(skus)))
             weights = {sku: weight for sku, weight in rows.all()}
         missing = sorted(skus - weights.keys())
@@ -53,29 +55,17 @@ class OrderActivities:
     @activity.defn
     async def project_order(self, inp: io.ProjectOrderInput) -> None:
         """Write the order's snapshot and new timeline events; never goes back in version."""
-        now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
-            values: dict[str, object] = {
-                "status": inp.status,
-                "hold": inp.hold,
-                "failure_reason": inp.failure_reason,
-                "shipments": inp.shipments,
-                "payments": inp.payments,
-                "routing": inp.routing,
-                "version": inp.version,
-                "updated_at": now,
-            }
-            await session.execute(
-                update(Order)
-                .where(Order.order_id == inp.order_id, Order.version < inp.version)
-                .values(**values)
+        await self._projections.write(
+            OrderSnapshot(
+                order_id=inp.order_id,
+                version=inp.version,
+                status=inp.status,
+                hold=inp.hold,
+                failure_reason=inp.failure_reason,
+                shipments=inp.shipments,
+                payments=inp.payments,
+                routing=inp.routing,
+                ship_to=inp.ship_to,
+                events=inp.events,
             )
-            if inp.ship_to is not None:
-                await _update_ship_to(session, inp)
-            await event_store.append(session, inp.order_id, inp.events)
-
-
-async def _update_ship_to(session: AsyncSession, inp: io.ProjectOrderInput) -> None:
-    row = await session.get(Order, inp.order_id)
-    if row is not None and row.document.get("ship_to") != inp.ship_to:
-        row.document = {**row.document, "ship_to": inp.ship_to}
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -20,6 +21,7 @@ from integrations.carriers.protocol import Address as CarrierAddress
 from integrations.carriers.protocol import Carrier, Rate, RateRequest
 from integrations.errors import IntegrationError
 from store import events as event_store
+from store.db import readers
 from store.dialect import insert_for
 from store.tables import Location, ShipmentDocument, Sku
 
@@ -50,13 +52,17 @@ class ShippingActivities:
         public_url: str,
     ) -> None:
         self._sessions, self._carriers, self._public_url = sessions, carriers, public_url
+        self._reads = readers(sessions)
 
     @activity.defn
     async def buy_label(self, inp: io.BuyLabelInput) -> io.LabelResult:
         """Shop rates across carriers, buy the cheapest that keeps the promise, store the label."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             location = await session.get(Location, inp.location_id)
-            names = {s.sku: s.name for s in [await session.get(Sku, x.sku) for x in inp.lines] if s}
+            rows = await session.execute(
+                select(Sku.sku, Sku.name).where(Sku.sku.in_({x.sku for x in inp.lines}))
+            )
+            names = {sku: name for sku, name in rows.all()}
         if location is None:
             business_error("UnknownLocation", f"location {inp.location_id} does not exist")
         weight = sum(inp.weights.get(x.sku, 500) * x.quantity for x in inp.lines)
@@ -122,16 +128,13 @@ class ShippingActivities:
         )
 
     async def _store(self, shipment_id: str, docs: dict[str, tuple[str, bytes]]) -> None:
+        rows = [
+            {"shipment_id": shipment_id, "kind": kind, "content_type": content_type, "body": body}
+            for kind, (content_type, body) in docs.items()
+        ]
         async with self._sessions.begin() as session:
             insert = insert_for(session)
-            for kind, (content_type, body) in docs.items():
-                await session.execute(
-                    insert(ShipmentDocument)
-                    .values(
-                        shipment_id=shipment_id, kind=kind, content_type=content_type, body=body
-                    )
-                    .on_conflict_do_nothing()
-                )
+            await session.execute(insert(ShipmentDocument).values(rows).on_conflict_do_nothing())
 
     @activity.defn
     async def void_label(self, inp: io.VoidLabelInput) -> bool:

@@ -28,7 +28,7 @@ from api.routes import (
 )
 from config import temporal
 from config.settings import Settings
-from store.db import create_engine, session_factory
+from store.db import Database, readers
 
 log = structlog.get_logger(__name__)
 
@@ -58,17 +58,12 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(
-            settings.database_url_resolved(), pool_size=settings.database_pool_size
-        )
+        database = Database(settings.database_url_resolved(), pool_size=settings.database_pool_size)
         app.state.settings = settings
-        app.state.engine = engine
-        app.state.sessions = session_factory(engine)
+        app.state.engine = database.engine
+        app.state.sessions = database.sessions
         # GET routes read through their own engine: on SQLite they never queue behind writers.
-        reader = create_engine(
-            settings.database_url_resolved(), pool_size=settings.database_pool_size, for_reads=True
-        )
-        app.state.read_sessions = session_factory(reader)
+        app.state.read_sessions = readers(database.sessions)
         app.state.temporal = LazyTemporal(settings, temporal_client)
         if settings.admin_api_key is not None:
             async with app.state.sessions.begin() as session:
@@ -76,8 +71,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
                     session, settings.admin_api_key.get_secret_value(), "admin", "OMS_ADMIN_API_KEY"
                 )
         yield
-        await reader.dispose()
-        await engine.dispose()
+        await database.dispose()
 
     app = FastAPI(
         title="OMS",

@@ -48,7 +48,8 @@ async def current_key(request: Request) -> ApiKey:
         token = request.session.get("api_key", "") if "session" in request.scope else ""
         if not token:
             raise ApiError(401, "unauthorized", "missing API key (Authorization: Bearer <key>)")
-    async with request.app.state.sessions() as session:
+    # A read: through the reader engine, so checking a key never queues behind writers.
+    async with request.app.state.read_sessions() as session:
         key = await auth.find(session, token.strip())
     if key is None:
         raise ApiError(401, "unauthorized", "invalid or revoked API key")

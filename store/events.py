@@ -14,11 +14,16 @@ from store.tables import OrderEvent
 
 async def append(session: AsyncSession, order_id: str, events: Sequence[TimelineEvent]) -> None:
     """Insert events; ones already stored (same key) are skipped, so retries are harmless."""
+    await append_many(session, [(order_id, e) for e in events])
+
+
+async def append_many(session: AsyncSession, events: Sequence[tuple[str, TimelineEvent]]) -> None:
+    """`append` for events of several orders, in one statement."""
     if not events:
         return
     rows = [
         {"order_id": order_id, "event_key": e.key, "at": e.at, "type": e.type, "detail": e.detail}
-        for e in events
+        for order_id, e in events
     ]
     insert = insert_for(session)
     stmt = (

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -60,35 +60,34 @@ async def submit(
     order_id = order_id_for(order.channel, order.external_id)
     workflow_id = workflow_id_for(order.channel, order.external_id)
     structlog.contextvars.bind_contextvars(order_id=order_id, workflow_id=workflow_id)
+    values: dict[str, Any] = {
+        "order_id": order_id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "workflow_id": workflow_id,
+        "status": "received",
+        "currency": order.currency,
+        "total": order.total,
+        "document": _document(order),
+        "shipments": [],
+        "payments": [],
+        "routing": {},
+        "version": 0,
+        "workflow_started": False,
+    }
     async with sessions.begin() as session:
         await check_catalogue(session, order)
         insert = insert_for(session)
-        result = await session.execute(
-            insert(Order)
-            .values(
-                order_id=order_id,
-                channel=order.channel,
-                external_id=order.external_id,
-                workflow_id=workflow_id,
-                status="received",
-                currency=order.currency,
-                total=order.total,
-                document=_document(order),
-                shipments=[],
-                payments=[],
-                routing={},
-                version=0,
-            )
-            .on_conflict_do_nothing()
-        )
+        result = await session.execute(insert(Order).values(values).on_conflict_do_nothing())
         created = result.rowcount == 1  # type: ignore[attr-defined]
         if created:
             session.add_all(
                 OrderLine(order_id=order_id, line_id=x.line_id, sku=x.sku, quantity=x.quantity)
                 for x in order.lines
             )
-    async with sessions() as session:
-        row = await session.get(Order, order_id)
+            row: Order | None = Order(**values)  # what was just stored; no read needed
+        else:
+            row = await session.get(Order, order_id)
     if row is None:  # same (channel, external id) is stored under its own id: cannot happen
         raise ApiError(409, "conflict", "order exists under another id")
     if not row.workflow_started:
@@ -101,9 +100,12 @@ async def submit(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
         async with sessions.begin() as session:
-            stored = await session.get(Order, order_id)
-            if stored is not None:
-                stored.workflow_started = True
+            await session.execute(
+                update(Order)
+                .where(Order.order_id == order_id)
+                .values(workflow_started=True)
+                .execution_options(synchronize_session=False)
+            )
         log.info("order workflow started", created=created)
     return created, row
 

@@ -50,6 +50,7 @@ from integrations.carriers.tracking import (
     timeline,
 )
 from integrations.clock import Clock, utc_now
+from store.db import readers
 from store.sandbox_tables import SandboxCarrierAttempt, SandboxLabel
 
 log = structlog.get_logger(__name__)
@@ -74,6 +75,7 @@ class SandboxCarrier:
         self.name = name
         self._tariff = TARIFFS[name]
         self._sessions = sessions
+        self._reads = readers(sessions)
         self._time_scale = time_scale
         self._clock = clock
         # Network latency is real time; it does not shrink with time_scale.
@@ -145,7 +147,7 @@ class SandboxCarrier:
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Where the parcel is now, derived from the label and the clock."""
         await self._network()
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await session.scalar(
                 select(SandboxLabel).where(
                     SandboxLabel.tracking_number == tracking_number,
@@ -228,7 +230,7 @@ class SandboxCarrier:
         )
 
     async def _label_by_key(self, key: str) -> SandboxLabel | None:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             return await session.scalar(
                 select(SandboxLabel).where(
                     SandboxLabel.carrier == self.name, SandboxLabel.idempotency_key == key

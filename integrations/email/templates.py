@@ -49,9 +49,15 @@ class Rendered:
     html: str
 
 
+# Compiled once: compiling a Jinja2 template costs far more than rendering it.
+_SUBJECTS = {kind: _text_env.from_string(source) for kind, source in SUBJECTS.items()}
+_BODIES = {kind: _text_env.from_string(source) for kind, source in BODIES.items()}
+_HTML = _env.from_string(HTML)
+
+
 def render(kind: str, context: dict[str, Any]) -> Rendered:
     """Render one notification; unknown kinds and missing values are errors, not blanks."""
-    subject = _text_env.from_string(SUBJECTS[kind]).render(**context)
-    text = _text_env.from_string(BODIES[kind]).render(**context)
-    html = _env.from_string(HTML).render(subject=subject, body=text, **context)
+    subject = _SUBJECTS[kind].render(**context)
+    text = _BODIES[kind].render(**context)
+    html = _HTML.render(subject=subject, body=text, **context)
     return Rendered(subject=subject, text=text, html=html)

@@ -97,15 +97,16 @@ class IdempotentRequests:
                     operation=operation,
                     fingerprint=digest,
                     status="pending",
-                    attempts=0,
+                    attempts=1,
                     created_at=now,
                     updated_at=now,
                 )
                 session.add(request)
                 # Insert first: a concurrent twin fails on the key and replays our answer.
                 await session.flush()
-            request.attempts += 1
-            request.updated_at = now
+            else:
+                request.attempts += 1
+                request.updated_at = now
             try:
                 # A savepoint, so a refused operation leaves no half-made changes behind.
                 async with session.begin_nested():

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ from integrations.warehouse.protocol import (
     WarehouseEvent,
     WarehouseStatus,
 )
+from store.db import readers
 from store.sandbox_tables import SandboxWarehouseRelease as Release
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,8 @@ _COLUMNS = {
     "shipped": (Release.shipped_at, Release.shipped_sent_at),
 }
 _MAX_INSERT_TRIES = 3
+# Shipments whose events are sent at once (each shipment's own events stay in order).
+DELIVERY_CONCURRENCY = 16
 
 
 class SandboxWarehouse:
@@ -58,6 +61,7 @@ class SandboxWarehouse:
         ship_minutes: float = 15,
     ) -> None:
         self._sessions = sessions
+        self._reads = readers(sessions)
         self._time_scale = time_scale
         self._clock = clock
         # False: the building never reports by itself; tests post the events they want.
@@ -137,7 +141,7 @@ class SandboxWarehouse:
 
     async def status(self, shipment_id: str) -> WarehouseStatus | None:
         """Progress by the clock: what the building has done by now."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = await session.scalar(select(Release).where(Release.shipment_id == shipment_id))
         if row is None:
             return None
@@ -165,7 +169,7 @@ class SandboxWarehouse:
             return []
         now = self._clock()
         pending = or_(*(and_(sent.is_(None), at <= now) for at, sent in _COLUMNS.values()))
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(
                 select(Release)
                 # Rows with every event sent drop out through the shipped_sent_at index.
@@ -188,14 +192,18 @@ class SandboxWarehouse:
             ]
         return sorted(events, key=lambda e: e.at)[:limit]
 
-    async def mark_delivered(self, shipment_id: str, type: EventType) -> None:
-        """Record that an event reached the OMS, so it is not sent again."""
-        async with self._sessions() as session, session.begin():
-            row = await session.scalar(
-                select(Release).where(Release.shipment_id == shipment_id).with_for_update()
+    async def mark_delivered(self, shipment_id: str, *types: EventType) -> None:
+        """Record that events reached the OMS, so they are not sent again."""
+        now = self._clock()
+        # The first delivery time stays: a duplicate send does not move it.
+        sent = {_COLUMNS[type][1]: func.coalesce(_COLUMNS[type][1], now) for type in types}
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Release)
+                .where(Release.shipment_id == shipment_id)
+                .values(sent)
+                .execution_options(synchronize_session=False)
             )
-            if row is not None and getattr(row, f"{type}_sent_at") is None:
-                setattr(row, f"{type}_sent_at", self._clock())
 
     async def run_simulator(
         self,
@@ -214,24 +222,33 @@ class SandboxWarehouse:
                 await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
 
     async def _deliver_due(self, send: Callable[[WarehouseEvent], Awaitable[None]]) -> None:
-        failed: set[str] = set()
+        by_shipment: dict[str, list[WarehouseEvent]] = {}
         for event in await self.due_events():
-            # Keep each shipment's events in order: after a failure, wait for the next poll.
-            if event.shipment_id in failed:
-                continue
-            try:
-                await send(event)
-            except Exception:
-                failed.add(event.shipment_id)
-                log.warning(
-                    "warehouse event not delivered, will retry",
-                    shipment_id=event.shipment_id,
-                    workflow_id=event.workflow_id,
-                    type=event.type,
-                    exc_info=True,
-                )
-                continue
-            await self.mark_delivered(event.shipment_id, event.type)
+            by_shipment.setdefault(event.shipment_id, []).append(event)
+        gate = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(events: list[WarehouseEvent]) -> None:
+            # Each shipment's events in order; after a failure, its rest waits for the next poll.
+            delivered: list[EventType] = []
+            async with gate:
+                for event in events:
+                    try:
+                        await send(event)
+                    except Exception:
+                        log.warning(
+                            "warehouse event not delivered, will retry",
+                            shipment_id=event.shipment_id,
+                            workflow_id=event.workflow_id,
+                            type=event.type,
+                            exc_info=True,
+                        )
+                        break
+                    delivered.append(event.type)
+            if delivered:
+                await self.mark_delivered(events[0].shipment_id, *delivered)
+
+        # Like a real WMS's webhook dispatcher: shipments report in parallel.
+        await asyncio.gather(*(deliver(events) for events in by_shipment.values()))
 
     def _schedule(self, row: Release, now: datetime, key: str) -> None:
         pick, pack, ship = self._steps

@@ -1,0 +1,144 @@
+"""The orders read model, written from workflow snapshots, many per transaction.
+
+Every order workflow projects its state a handful of times; at a few hundred orders in flight
+that is the busiest write of the system. `ProjectionWriter` commits concurrent projections
+together (group commit): while one batch commits, the next gathers, so an idle system writes
+each snapshot at once and a loaded one writes hundreds per transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.order_state import TimelineEvent
+from store import events as event_store
+from store.tables import Order
+
+# Snapshots per transaction: bounds a transaction's size (and SQLite's write lock).
+MAX_BATCH = 200
+
+_orders: Table = Order.__table__  # type: ignore[assignment]
+# One statement for every snapshot of a batch (executemany); the version guard keeps a late
+# retry from overwriting newer state.
+_UPDATE = (
+    update(_orders)
+    .where(
+        _orders.c.order_id == bindparam("b_order_id"), _orders.c.version < bindparam("b_version")
+    )
+    .values(
+        status=bindparam("b_status"),
+        hold=bindparam("b_hold"),
+        failure_reason=bindparam("b_failure_reason"),
+        shipments=bindparam("b_shipments"),
+        payments=bindparam("b_payments"),
+        routing=bindparam("b_routing"),
+        version=bindparam("b_version"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    """What an order workflow knows, as the read model shows it."""
+
+    order_id: str
+    version: int
+    status: str
+    hold: bool
+    failure_reason: str | None
+    shipments: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    routing: dict[str, Any]
+    # Only when it changed: it lives in the order's document, which costs a read to rewrite.
+    ship_to: dict[str, Any] | None = None
+    events: Sequence[TimelineEvent] = field(default_factory=list)
+
+
+async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> None:
+    """Write `snapshots` in the session's transaction: one UPDATE statement, one INSERT."""
+    now = datetime.now(UTC)
+    await session.execute(
+        _UPDATE,
+        [
+            {
+                "b_order_id": s.order_id,
+                "b_version": s.version,
+                "b_status": s.status,
+                "b_hold": s.hold,
+                "b_failure_reason": s.failure_reason,
+                "b_shipments": s.shipments,
+                "b_payments": s.payments,
+                "b_routing": s.routing,
+                "b_updated_at": now,
+            }
+            for s in snapshots
+        ],
+    )
+    for s in snapshots:
+        if s.ship_to is not None:
+            row = await session.get(Order, s.order_id)
+            if row is not None and row.document.get("ship_to") != s.ship_to:
+                row.document = {**row.document, "ship_to": s.ship_to}
+    await event_store.append_many(session, [(s.order_id, e) for s in snapshots for e in s.events])
+
+
+class ProjectionWriter:
+    """Group commit of snapshots; `write` returns once its snapshot is committed."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_batch: int = MAX_BATCH
+    ) -> None:
+        self._sessions, self._max_batch = sessions, max_batch
+        self._pending: list[tuple[OrderSnapshot, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def write(self, snapshot: OrderSnapshot) -> None:
+        """Queue `snapshot` and wait for the transaction that commits it."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((snapshot, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                await self._commit([s for s, _ in batch])
+            except Exception as err:
+                if len(batch) == 1:
+                    _settle(batch[0][1], err)
+                    continue
+                # One bad snapshot must fail only its own writer: retry each alone.
+                for snapshot, done in batch:
+                    try:
+                        await self._commit([snapshot])
+                    except Exception as alone:
+                        _settle(done, alone)
+                    else:
+                        _settle(done, None)
+                continue
+            for _, done in batch:
+                _settle(done, None)
+
+    async def _commit(self, snapshots: Sequence[OrderSnapshot]) -> None:
+        async with self._sessions.begin() as session:
+            await apply(session, snapshots)
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():  # the writer gave up waiting (cancelled); the write stands anyway
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
