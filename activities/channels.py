@@ -30,7 +30,8 @@ from store.channel_tables import (
     ChannelInventoryLevel,
     ChannelListing,
 )
-from store.tables import OrderLine, utcnow
+from store.db import readers
+from store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 INVENTORY_SYNC_WORKFLOW = "InventorySyncWorkflow"
@@ -64,6 +65,8 @@ class StockChanged(BaseModel):
 
     skus: list[str]
     at: datetime
+    # When each SKU first changed, where known (the relay batches older changes): honest lag.
+    since: dict[str, datetime] = Field(default_factory=dict)
 
 
 # Documented limits, as (burst, sustained calls per second): Shopify REST is a leaky bucket of
@@ -133,6 +136,7 @@ class ChannelActivities:
         endpoints: Mapping[str, ChannelEndpoint],
     ) -> None:
         self._sessions = sessions
+        self._reads = readers(sessions)
         self._settings = settings
         # Keyed "channel/account".
         self._pullers = pullers
@@ -190,7 +194,7 @@ class ChannelActivities:
         if endpoint is None:
             raise _unknown(inp.channel)
         skus = sorted(inp.enqueued_at)
-        async with self._sessions() as session:
+        async with self._reads() as session:
             stock = await inventory.available_by_location(session, skus)
             buffers = await _by_sku(session, ChannelBuffer, inp.channel, [*skus, "*"])
             listings = await _by_sku(session, ChannelListing, inp.channel, skus)
@@ -269,24 +273,29 @@ def sync_workflow_id(channel: str, task_queue: str) -> str:
     return f"inventory-sync-{task_queue}-{channel}"
 
 
+class StockSyncUnavailable(Exception):
+    """Some channel's sync could not be told of a change (the caller keeps it for later)."""
+
+
 async def notify_stock_changed(
     client: Client,
     skus: Iterable[str],
     *,
     task_queue: str,
     channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
+    since: Mapping[str, datetime] | None = None,
 ) -> None:
     """Queue an availability push of `skus` to every channel (signal-with-start per channel).
 
-    Never raises: listings catch up with the next change, and a reservation must not fail
-    because a channel's sync could not be reached.
+    Tries every channel, then raises `StockSyncUnavailable` naming those that failed;
+    telling a channel twice is harmless (its sync coalesces).
     """
     wanted = sorted(set(skus))
     if not wanted:
         return
-    change = StockChanged(skus=wanted, at=datetime.now(UTC))
+    change = StockChanged(skus=wanted, at=datetime.now(UTC), since=dict(since or {}))
 
-    async def queue(channel: str) -> None:
+    async def queue(channel: str) -> str | None:
         try:
             await client.start_workflow(
                 INVENTORY_SYNC_WORKFLOW,
@@ -298,13 +307,10 @@ async def notify_stock_changed(
             )
         except Exception as err:
             log.warning("could not queue inventory sync", channel=channel, error=str(err))
+            return channel
+        return None
 
-    # One signal-with-start per channel, in parallel: a reservation waits for the slowest only.
-    await asyncio.gather(*(queue(channel) for channel in channels))
-
-
-async def skus_of_order(sessions: async_sessionmaker[AsyncSession], order_id: str) -> list[str]:
-    """The SKUs an order holds (for the stock-change hook after release and commit)."""
-    async with sessions() as session:
-        rows = await session.scalars(select(OrderLine.sku).where(OrderLine.order_id == order_id))
-        return sorted(set(rows))
+    # One signal-with-start per channel, in parallel: the batch waits for the slowest only.
+    failed = [c for c in await asyncio.gather(*(queue(c) for c in channels)) if c is not None]
+    if failed:
+        raise StockSyncUnavailable(f"inventory sync not reachable for {', '.join(failed)}")

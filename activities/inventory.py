@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities import io
-from activities.channels import notify_stock_changed, skus_of_order
 from domain.geo import geocode
 from domain.order_state import Reservation, ShipmentLine
 from domain.routing import RoutingLine, RoutingLocation, route
 from store import inventory, routing_profiles
+from store.db import readers
 from store.inventory import Hold, InsufficientStock
 
 log = structlog.get_logger(__name__)
@@ -22,16 +22,13 @@ class InventoryActivities:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
-
-    async def _stock_changed(self, skus: set[str] | list[str]) -> None:
-        """Channels must hear of every stock change (their sync coalesces; never fails us)."""
-        await notify_stock_changed(activity.client(), skus, task_queue=activity.info().task_queue)
+        self._reads = readers(sessions)
 
     @activity.defn
     async def route_order(self, inp: io.RouteInput) -> io.RouteResult:
         """Pick a location per line from current stock; records why (the routing decision)."""
         skus = {line.sku for line in inp.lines}
-        async with self._sessions() as session:
+        async with self._reads() as session:
             profile, profile_label = await routing_profiles.for_channel(session, inp.channel)
             locations = await inventory.active_locations(session)
             stock = await inventory.available_by_location(session, skus)
@@ -95,7 +92,6 @@ class InventoryActivities:
                 ],
             )
         log.info("stock reserved", order_id=inp.order_id, holds=len(holds))
-        await self._stock_changed({h.sku for h in holds})
         return io.ReserveResult(reserved=True)
 
     @activity.defn
@@ -104,8 +100,6 @@ class InventoryActivities:
         async with self._sessions.begin() as session:
             units = await inventory.release(session, inp.order_id, inp.location_ids, inp.reason)
         log.info("stock released", order_id=inp.order_id, units=units)
-        if units:
-            await self._stock_changed(await skus_of_order(self._sessions, inp.order_id))
         return units
 
     @activity.defn
@@ -113,7 +107,5 @@ class InventoryActivities:
         """A shipment left its location: its units leave on-hand."""
         async with self._sessions.begin() as session:
             units = await inventory.commit(session, inp.order_id, inp.location_id, inp.line_ids)
-        # No channel push: shipping moves units out of on-hand and reserved alike, so what a
-        # channel may sell is unchanged.
         log.info("stock committed", order_id=inp.order_id, location_id=inp.location_id, units=units)
         return units

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities import io
-from activities.channels import notify_stock_changed
 from activities.errors import business_error
 from activities.payments import call
 from domain.errors import INVALID_ADDRESS
@@ -195,7 +194,6 @@ class ReturnActivities:
     async def apply_dispositions(self, inp: DispositionInput) -> dict[str, int]:
         """Restock, refurbish or write off each inspected line, once; units moved per kind."""
         moved: dict[str, int] = {}
-        restocked: set[str] = set()
         async with self._sessions.begin() as session:
             for line in inp.lines:
                 if not line.received or line.disposition is None:
@@ -209,7 +207,6 @@ class ReturnActivities:
                     await inventory.adjust(
                         session, line.sku, inp.location_id, line.received, reason, kind=kind
                     )
-                    restocked.add(line.sku)
                 else:
                     # The units left on-hand when they shipped; they come back outside stock.
                     session.add(
@@ -226,10 +223,6 @@ class ReturnActivities:
                 if row is not None:
                     row.disposition_applied = True
                 moved[kind] = moved.get(kind, 0) + line.received
-        if restocked:
-            await notify_stock_changed(
-                activity.client(), restocked, task_queue=activity.info().task_queue
-            )
         log.info("return dispositions applied", rma_id=inp.rma_id, moved=moved)
         return moved
 

@@ -47,9 +47,9 @@ def apply_before(names: tuple[str, ...]) -> None:
     if unknown:
         raise SystemExit(f"unknown experiment(s): {', '.join(sorted(unknown))}")
     if "no-stock-sync" in names:
-        import activities.inventory
+        import activities.stock_relay
 
-        activities.inventory.notify_stock_changed = _no_sync  # type: ignore[assignment]
+        activities.stock_relay.StockChangeRelay.run = _no_sync  # type: ignore[method-assign]
     local = set().union(*(LOCAL_SETS[n] for n in names if n in LOCAL_SETS))
     if local:
         _as_local(local)

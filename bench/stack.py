@@ -6,7 +6,6 @@ task queue, the sandbox warehouse simulator, and the FastAPI app behind an in-pr
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -25,7 +24,7 @@ from bench.experiments import apply_to_integrations
 from config.settings import Settings
 from config.temporal import data_converter
 from store import inventory, migrate
-from store.db import create_engine, session_factory
+from store.db import Database
 from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 
 ADMIN_KEY = "oms_bench_admin_key_0123456789"
@@ -100,7 +99,7 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
     from api.app import create_app
     from workers.assembly import build_integrations
     from workers.seed import seed_demo
-    from workers.worker import build_worker, warehouse_events_to_workflows
+    from workers.worker import build_worker, worker_services
 
     async with AsyncExitStack() as exits:
         workdir = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="oms-bench-")))
@@ -117,10 +116,10 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
             log_level="WARNING",
             **settings,
         )
-        engine = create_engine(db_url, pool_size=config.database_pool_size)
-        exits.push_async_callback(engine.dispose)
+        database = Database(db_url, pool_size=config.database_pool_size)
+        exits.push_async_callback(database.dispose)
+        engine, sessions = database.engine, database.sessions
         await migrate.upgrade(engine)
-        sessions = session_factory(engine)
         await seed_demo(sessions)
         integrations = build_integrations(config, sessions)
         apply_to_integrations(opts.experiments, integrations)
@@ -130,16 +129,11 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oms.bench")
         )
         worker = build_worker(client, config, sessions, integrations)
-        await exits.enter_async_context(worker)
-        stop = asyncio.Event()
         assert integrations.sandbox_warehouse is not None, "the bench needs the sandbox warehouse"
-        simulator = asyncio.create_task(
-            integrations.sandbox_warehouse.run_simulator(
-                lambda ev: warehouse_events_to_workflows(client, ev),
-                poll_seconds=opts.simulator_poll_s,
-                stop=stop,
+        await exits.enter_async_context(
+            worker_services(
+                client, config, sessions, integrations, warehouse_poll_s=opts.simulator_poll_s
             )
         )
-        exits.push_async_callback(lambda: simulator)
-        exits.callback(stop.set)
+        await exits.enter_async_context(worker)
         yield Stack(client, config, engine, sessions, http, integrations, owned, workdir)

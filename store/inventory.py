@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.tables import Location, Reservation, StockLevel, StockMovement
+from store.tables import Location, Reservation, StockChange, StockLevel, StockMovement
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,9 @@ def _movement(
     reason: str,
     order_id: str | None,
 ) -> None:
+    if on_hand_delta != reserved_delta:
+        # Available-to-promise moved: channels must hear of it (relayed from this outbox).
+        session.add(StockChange(sku=sku))
     session.add(
         StockMovement(
             sku=sku,

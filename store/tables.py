@@ -146,6 +146,19 @@ class StockMovement(Base):
     created_at: Mapped[datetime] = _now()
 
 
+class StockChange(Base):
+    """Outbox: a SKU whose available-to-promise changed, written in the change's transaction.
+
+    The worker's stock-change relay drains it into the channels' inventory syncs and deletes
+    what it relayed, so a crash between a stock write and its signal loses nothing.
+    """
+
+    __tablename__ = "stock_changes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = _now()
+
+
 class Reservation(Base):
     """Stock held for one order line at one location; owned by the order's workflow."""
 

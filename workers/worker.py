@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -13,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.stock_relay import StockChangeRelay
 from config import temporal
 from config.settings import Settings
 from domain.commands import FulfilmentEvent
-from store.db import create_engine, session_factory
+from store.db import Database
 from workers.assembly import Integrations, activities_for, build_integrations
 from workers.schedules import ensure_forecast_schedule
 from workers.temporal_setup import ensure_search_attributes
@@ -75,10 +77,45 @@ async def warehouse_events_to_workflows(client: Client, event: Any) -> None:
         raise
 
 
+def warehouse_poll_seconds(settings: Settings) -> float:
+    """How often the sandbox warehouse looks for due events: a minute of business time."""
+    return max(0.05, min(2.0, 60 * settings.time_scale))
+
+
+@asynccontextmanager
+async def worker_services(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    integrations: Integrations,
+    *,
+    warehouse_poll_s: float | None = None,
+) -> AsyncIterator[None]:
+    """The loops that run beside a worker: the stock-change relay and the sandbox warehouse."""
+    stop = asyncio.Event()
+    relay = StockChangeRelay(sessions, client, settings.task_queue)
+    tasks = [asyncio.create_task(relay.run(stop))]
+    if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:
+        tasks.append(
+            asyncio.create_task(
+                integrations.sandbox_warehouse.run_simulator(
+                    lambda ev: warehouse_events_to_workflows(client, ev),
+                    poll_seconds=warehouse_poll_s or warehouse_poll_seconds(settings),
+                    stop=stop,
+                )
+            )
+        )
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM, then drain."""
-    engine = create_engine(settings.database_url_resolved(), pool_size=settings.database_pool_size)
-    sessions = session_factory(engine)
+    database = Database(settings.database_url_resolved(), pool_size=settings.database_pool_size)
+    sessions = database.sessions
     client = await temporal.connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_forecast_schedule(client, settings)
@@ -88,19 +125,8 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    simulator = None
-    if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:
-        simulator = asyncio.create_task(
-            integrations.sandbox_warehouse.run_simulator(
-                lambda ev: warehouse_events_to_workflows(client, ev),
-                poll_seconds=max(0.05, min(2.0, 60 * settings.time_scale)),
-                stop=stop,
-            )
-        )
     log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    async with worker:
+    async with worker_services(client, settings, sessions, integrations), worker:
         await stop.wait()
         log.info("worker stopping")
-    if simulator is not None:
-        await simulator
-    await engine.dispose()
+    await database.dispose()

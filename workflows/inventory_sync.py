@@ -61,7 +61,7 @@ class InventorySyncWorkflow:
     def stock_changed(self, change: StockChanged) -> None:
         """Queue SKUs; a SKU already queued keeps its first time, so the lag is honest."""
         for sku in change.skus:
-            self._pending.setdefault(sku, change.at)
+            self._pending.setdefault(sku, change.since.get(sku, change.at))
 
     @workflow.query
     def state(self) -> SyncState:

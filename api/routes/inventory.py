@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from activities.channels import notify_stock_changed
-from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
+from api.deps import SessionDep, SessionsDep, TemporalDep, require
 from api.errors import ApiError
 from domain.atp import atp, channel_atp
 from store import inventory
@@ -140,7 +139,7 @@ async def get_inventory(
     dependencies=[Depends(require("inventory:write"))],
 )
 async def adjust_inventory(
-    body: Adjustment, sessions: SessionsDep, client: TemporalDep, settings: SettingsDep
+    body: Adjustment, sessions: SessionsDep, client: TemporalDep
 ) -> InventoryView:
     """Change on-hand (count, damage, receipt); new stock wakes backordered orders, oldest first."""
     async with sessions.begin() as session:
@@ -152,7 +151,6 @@ async def adjust_inventory(
             await inventory.adjust(session, body.sku, body.location_id, body.delta, body.reason)
         except ValueError as err:
             raise ApiError(409, "refused", str(err), "delta") from err
-    await notify_stock_changed(client, [body.sku], task_queue=settings.task_queue)
     if body.delta > 0:
         await wake_backorders(sessions, client, body.sku)
     async with sessions() as session:
@@ -164,14 +162,11 @@ async def adjust_inventory(
     response_model=InventoryView,
     dependencies=[Depends(require("inventory:write"))],
 )
-async def receive_stock(
-    body: Receipt, sessions: SessionsDep, client: TemporalDep, settings: SettingsDep
-) -> InventoryView:
+async def receive_stock(body: Receipt, sessions: SessionsDep, client: TemporalDep) -> InventoryView:
     """Stock arrived at a location (inbound fulfilled); backordered orders retry, oldest first."""
     async with sessions.begin() as session:
         await _known(session, body.sku, body.location_id)
         await inventory.receive(session, body.sku, body.location_id, body.quantity, body.reference)
-    await notify_stock_changed(client, [body.sku], task_queue=settings.task_queue)
     await wake_backorders(sessions, client, body.sku)
     async with sessions() as session:
         return await inventory_view(session, body.sku)

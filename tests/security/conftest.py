@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import os
 import uuid
@@ -20,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from api import auth
 from config.temporal import data_converter
 from store import migrate
-from store.db import create_engine
+from store.db import Database
 from tests.conftest import ADMIN_KEY, TEST_TIME_SCALE, Stack
 
 
@@ -49,7 +48,7 @@ async def security_stack(
     from config.settings import Settings
     from workers.assembly import build_integrations
     from workers.seed import seed_demo
-    from workers.worker import build_worker, warehouse_events_to_workflows
+    from workers.worker import build_worker, worker_services
 
     settings = Settings(
         database_url=db_url,
@@ -61,9 +60,9 @@ async def security_stack(
         sandbox_warehouse=auto_warehouse,
         **settings_fields,
     )
-    engine = create_engine(db_url)
-    await migrate.upgrade(engine)
-    stack = Stack(settings, engine, client)
+    database = Database(db_url)
+    await migrate.upgrade(database.engine)
+    stack = Stack(settings, database, client)
     await seed_demo(stack.sessions)
     stack.integrations = build_integrations(settings, stack.sessions)
     if carrier_time_scale is not None:
@@ -73,7 +72,6 @@ async def security_stack(
             stack.sessions, time_scale=carrier_time_scale
         )
     app = create_app(settings, temporal_client=client)
-    stop = asyncio.Event()
     async with AsyncExitStack() as exits:
         await exits.enter_async_context(app.router.lifespan_context(app))
         stack.http = await exits.enter_async_context(
@@ -84,22 +82,17 @@ async def security_stack(
                 base_url="http://oms.test",
             )
         )
+        await exits.enter_async_context(
+            worker_services(
+                client, settings, stack.sessions, stack.integrations, warehouse_poll_s=0.05
+            )
+        )
         if run_worker:
             worker = build_worker(client, settings, stack.sessions, stack.integrations)
             await exits.enter_async_context(worker)
-        if auto_warehouse:
-            simulator = asyncio.create_task(
-                stack.integrations.sandbox_warehouse.run_simulator(
-                    lambda ev: warehouse_events_to_workflows(client, ev),
-                    poll_seconds=0.05,
-                    stop=stop,
-                )
-            )
-            exits.push_async_callback(lambda: simulator)
-            exits.callback(stop.set)
         stack.app = app  # type: ignore[attr-defined]
         yield stack
-    await engine.dispose()
+    await database.dispose()
 
 
 @pytest.fixture

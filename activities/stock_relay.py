@@ -1,0 +1,96 @@
+"""The stock-change relay: from the `stock_changes` outbox to the channels' inventory syncs.
+
+Every change of available-to-promise adds an outbox row in the same transaction as the change
+(store/inventory.py), so a crash between a stock write and its signal loses nothing. The
+relay, running beside every worker, takes the oldest rows, tells each channel's
+InventorySyncWorkflow once per batch (a flash sale of a thousand orders is a handful of
+signals, not six thousand), and deletes the rows only after every channel heard; a failed
+signal leaves them for the next pass. Two workers may relay the same rows: the syncs coalesce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from activities.channels import DEFAULT_SYNC_CHANNELS, StockSyncUnavailable, notify_stock_changed
+from store.db import readers
+from store.tables import StockChange
+
+log = structlog.get_logger(__name__)
+# Rows per pass; a full batch is followed at once by the next one.
+BATCH = 500
+# Pause between passes that found less than a batch: the relay's share of the sync lag.
+INTERVAL_S = 0.25
+# After a failed pass, wait longer before trying again (Temporal may be restarting).
+RETRY_S = 2.0
+
+
+class StockChangeRelay:
+    """Drains the outbox into one signal per channel per batch."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: Client,
+        task_queue: str,
+        *,
+        channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
+        batch: int = BATCH,
+        interval_s: float = INTERVAL_S,
+    ) -> None:
+        self._sessions, self._client, self._task_queue = sessions, client, task_queue
+        self._reads = readers(sessions)
+        self._channels, self._batch, self._interval_s = channels, batch, interval_s
+
+    async def relay_once(self) -> int:
+        """Relay the oldest batch; returns how many rows it took (0 when the outbox is empty)."""
+        async with self._reads() as session:
+            rows = (
+                await session.execute(
+                    select(StockChange.id, StockChange.sku, StockChange.changed_at)
+                    .order_by(StockChange.id)
+                    .limit(self._batch)
+                )
+            ).all()
+        if not rows:
+            return 0
+        since: dict[str, datetime] = {}
+        for _, sku, changed_at in rows:
+            since.setdefault(sku, changed_at)  # oldest first: the lag counts from here
+        await notify_stock_changed(
+            self._client,
+            since.keys(),
+            task_queue=self._task_queue,
+            channels=self._channels,
+            since=since,
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(StockChange).where(StockChange.id.in_([row_id for row_id, *_ in rows]))
+            )
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set; outages are logged and retried, never raised."""
+        while not stop.is_set():
+            pause = self._interval_s
+            try:
+                if await self.relay_once() >= self._batch:
+                    pause = 0
+            except StockSyncUnavailable as err:
+                log.warning("stock changes kept for the next pass", error=str(err))
+                pause = RETRY_S
+            except Exception:
+                log.exception("stock-change relay pass failed")
+                pause = RETRY_S
+            if pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
