@@ -68,6 +68,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
         self._confirmed = False
         self._shipment_seq = 0
         self._projected = 0
+        self._projected_ship_to = input.order.ship_to  # what the API stored with the order
 
     # ---- the process -------------------------------------------------------------------------
 
@@ -101,10 +102,9 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
         )
         self._event("received", {"total": str(order.total), "lines": len(order.lines)})
         await self._project()
-        validated = await workflow.execute_activity_method(
+        validated = await self._db_step(
             OrderActivities.validate_order,
             io.ValidateOrderInput(order_id=self.s.order_id, order=order),
-            **policies.QUICK,
         )
         self._weights = validated.weights
         await self._checkpoint()
@@ -166,7 +166,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
         while True:
             await self._checkpoint(allow_reroute=True)
             self._reroute_pending = False  # this pass applies the latest exclusions
-            route = await workflow.execute_activity_method(
+            route: io.RouteResult = await self._db_step(
                 InventoryActivities.route_order,
                 io.RouteInput(
                     order_id=self.s.order_id,
@@ -176,13 +176,11 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
                     weights=self._weights,
                     exclude_locations=self.s.excluded_locations,
                 ),
-                **policies.QUICK,
             )
             if not route.unallocated:
-                reserved = await workflow.execute_activity_method(
+                reserved: io.ReserveResult = await self._db_step(
                     InventoryActivities.reserve_stock,
                     io.ReserveInput(order_id=self.s.order_id, allocations=route.allocations),
-                    **policies.QUICK,
                 )
                 if reserved.reserved:
                     self._plan_shipments(route)
@@ -377,14 +375,13 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
 
     async def _shipped_out(self, sh: ShipmentState) -> None:
         """The parcel left: stock leaves the books, the shipment is invoiced, the customer told."""
-        await workflow.execute_activity_method(
+        await self._db_step(
             InventoryActivities.commit_stock,
             io.CommitStockInput(
                 order_id=self.s.order_id,
                 location_id=sh.location_id,
                 line_ids=[x.line_id for x in sh.lines],
             ),
-            **policies.QUICK,
         )
         sh.status = "shipped"
         await self._capture(sh)

@@ -22,6 +22,9 @@ QUICK: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": _RETRY,
 }
+# Steps that only touch our own database, run as local activities: same retries, no server
+# round trip per step (the workflow task waits for them instead).
+LOCAL_DB: dict[str, Any] = QUICK
 # Gateways: a slow network call; give up on the order after an hour of outage.
 PAYMENT: dict[str, Any] = {
     "start_to_close_timeout": timedelta(seconds=60),

@@ -11,9 +11,11 @@ from typing import Any
 from temporalio.client import Client
 
 from tests.conftest import Stack, canonical_order, temporal_path
+from workflows.order_base import LOCAL_DB_STEPS
 
 PII = ("ann@example.com", "1 Main St", "+15125550100")
 LOCAL_ACTIVITY_MARKER = ".events[].markerRecordedEventAttributes.details.data.payloads[]"
+PATCH_MARKER = ".events[].markerRecordedEventAttributes.details.patch-data.payloads[]"
 
 
 def payloads_in(node: Any, path: str = "") -> Iterator[dict[str, Any]]:
@@ -76,8 +78,11 @@ async def test_history_holds_no_pii_in_clear_and_the_codec_server_decodes_it(
         for p in found
         if base64.b64decode(p["metadata"]["encoding"]) != b"binary/encrypted"
     }
-    # The SDK writes its own local-activity bookkeeping (sequence, attempt, times) in clear.
-    assert plain <= {LOCAL_ACTIVITY_MARKER}, plain
+    # The SDK writes its own bookkeeping in clear: local-activity sequence, attempt and times,
+    # and the ids of `workflow.patched` changes.
+    assert plain <= {LOCAL_ACTIVITY_MARKER, PATCH_MARKER}, plain
+    patches = [json.loads(base64.b64decode(p["data"])) for p in found if p["path"] == PATCH_MARKER]
+    assert {patch["id"] for patch in patches} <= {LOCAL_DB_STEPS}, patches
 
     wire = [{"metadata": p["metadata"], "data": p["data"]} for p in found]
     decoded = await encrypted_stack.post("/codec/decode", {"payloads": wire})
