@@ -166,7 +166,7 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
         while True:
             await self._checkpoint(allow_reroute=True)
             self._reroute_pending = False  # this pass applies the latest exclusions
-            route: io.RouteResult = await self._db_step(
+            route = await workflow.execute_activity_method(
                 InventoryActivities.route_order,
                 io.RouteInput(
                     order_id=self.s.order_id,
@@ -176,11 +176,13 @@ class OrderWorkflow(OrderHandlers, OrderSettlement, OrderReturns):
                     weights=self._weights,
                     exclude_locations=self.s.excluded_locations,
                 ),
+                **policies.QUICK,
             )
             if not route.unallocated:
-                reserved: io.ReserveResult = await self._db_step(
+                reserved = await workflow.execute_activity_method(
                     InventoryActivities.reserve_stock,
                     io.ReserveInput(order_id=self.s.order_id, allocations=route.allocations),
+                    **policies.QUICK,
                 )
                 if reserved.reserved:
                     self._plan_shipments(route)

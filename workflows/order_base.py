@@ -29,7 +29,9 @@ CHANNEL_PAID = "channel-paid:"
 SHIPPED_STATES = {"shipped", "in_transit", "out_for_delivery", "delivered", "exception"}
 # A route that keeps losing reservation races is treated like a shortage after this many tries.
 MAX_RESERVE_RACES = 5
-# Runs started after this change run validate, route, reserve and commit as local activities.
+# Runs started after this change validate the order and commit shipped stock as local
+# activities. Routing and reservation stay regular activities: they are the decisions engineers
+# look for by name in `temporal workflow show`, where a local activity is an opaque marker.
 LOCAL_DB_STEPS = "local-db-steps-20261129"
 
 

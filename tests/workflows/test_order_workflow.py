@@ -90,6 +90,16 @@ async def test_happy_path_reaches_delivered_then_completed(stack: Stack) -> None
     done = await stack.wait_for(order_id, "completed")
     assert done["status"] == "completed"
     assert await ops(stack, order_id) == ["authorize", "capture"]
+    # Engineers find the decisions by name in the history (`temporal workflow show`): payment,
+    # routing, reservation, label and tracking are activities, not opaque local markers.
+    history = await stack.client.get_workflow_handle(done["workflow_id"]).fetch_history()
+    scheduled = {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    for step in ("authorize_payment", "route_order", "reserve_stock", "buy_label", "poll_tracking"):
+        assert step in scheduled, scheduled
 
 
 async def test_duplicate_submission_returns_same_order_and_starts_nothing(stack: Stack) -> None:
