@@ -13,6 +13,8 @@ def _throughput(r: dict[str, Any]) -> dict[str, float]:
     bars: dict[str, float] = {}
     if r.get("floor"):
         bars["floor wf/s"] = r["floor"]["per_s"]
+    if r.get("shape"):
+        bars["shape wf/s"] = r["shape"]["per_s"]
     if r.get("pipeline"):
         bars["pipeline orders/s"] = r["pipeline"]["per_s"]
     if r.get("ingest"):

@@ -1,23 +1,24 @@
 """Prototypes of product changes, applied by monkeypatching inside the bench process only.
 
 `--experiment NAME` measures a change before anyone makes it in the product:
-- `no-stock-sync`: reserve/commit skip the signal-with-start to six channel sync workflows.
-- `no-latency`: the sandbox gateway and carriers answer without their 50 ms simulated latency.
-- `local-db`: validate/route/reserve/commit run as local activities.
+- `no-stock-sync`: the stock-change relay does not run (no channel pushes at all).
+- `local-decisions`: route_order and reserve_stock run as local activities too (the product
+  keeps them regular so `temporal workflow show` names them).
 - `local-notify`: send_notification runs as a local activity.
 - `fast-warehouse`: the sandbox warehouse simulator polls every 10 ms instead of 50 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
 from temporalio import workflow
 
-NAMES = ("no-stock-sync", "no-latency", "local-db", "local-notify", "fast-warehouse")
+NAMES = ("no-stock-sync", "local-decisions", "local-notify", "fast-warehouse")
 LOCAL_SETS = {
-    "local-db": {"validate_order", "route_order", "reserve_stock", "commit_stock"},
+    "local-decisions": {"route_order", "reserve_stock"},
     "local-notify": {"send_notification"},
 }
 LOCAL_OPTIONS = ("start_to_close_timeout", "schedule_to_close_timeout", "retry_policy")
@@ -37,8 +38,8 @@ def _as_local(names: set[str]) -> None:
     workflow.execute_activity_method = patched  # type: ignore[assignment]
 
 
-async def _no_sync(*_: Any, **__: Any) -> None:
-    return None
+async def _idle(_: Any, stop: asyncio.Event) -> None:
+    await stop.wait()
 
 
 def apply_before(names: tuple[str, ...]) -> None:
@@ -49,15 +50,7 @@ def apply_before(names: tuple[str, ...]) -> None:
     if "no-stock-sync" in names:
         import activities.stock_relay
 
-        activities.stock_relay.StockChangeRelay.run = _no_sync  # type: ignore[method-assign]
+        activities.stock_relay.StockChangeRelay.run = _idle  # type: ignore[method-assign,assignment]
     local = set().union(*(LOCAL_SETS[n] for n in names if n in LOCAL_SETS))
     if local:
         _as_local(local)
-
-
-def apply_to_integrations(names: tuple[str, ...], integrations: Any) -> None:
-    """Patches on the built adapters."""
-    if "no-latency" in names:
-        integrations.gateway._latency_s = 0.0
-        for carrier in integrations.carriers.values():
-            carrier._latency_s = 0.0

@@ -1,51 +1,175 @@
-"""The Temporal floor: a bare workflow with the OrderWorkflow's number of sequential steps.
+"""Temporal floors for the pipeline, both derived from a real order's history in the same run.
 
-A one-shipment order (tests/histories/order_delivered.json) runs 12 activities and 7 local
-activities (the read-model projection), in this order; `L` is a local activity, `A` a regular
-one. The floor runs the same sequence of no-ops, so the ratio pipeline/floor is what the
-OMS's own work costs over Temporal's per-step overhead on this machine.
+- The **floor** (the issue's definition): a bare workflow running, one after the other, as many
+  no-op activities as one delivered order executes (its activities and local activities, and
+  those of its tracking child). Every step is a regular activity: the floor is what the
+  order's steps would cost as the plainest Temporal chain, however the order implements them.
+- The **shape**: a replica of the order's exact Temporal shape with no-op bodies: the same
+  sequence of activities and local activities, search-attribute upserts, timers, the
+  warehouse's signals (sent from outside after the release, as the WMS does) and a child
+  workflow with the tracking child's steps and its signal to the parent. What separates the
+  pipeline from the shape is the OMS's own work; what separates the shape from the floor is
+  what Temporal charges for the order's shape (signals, a child, upserts) over a plain chain.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
-# validate, authorize, route, reserve, notify, label, release, commit, capture, notify, poll,
-# notify; with a projection (L) where the order projects.
-ORDER_STEPS = "LAALAAAALALAAALAALL"
+with workflow.unsafe.imports_passed_through():
+    from workflows.search_attributes import ORDER_STATUS
+
 STEP_TIMEOUT = timedelta(seconds=30)
+TIMER = timedelta(milliseconds=1)
+# Plan letters: A activity, L local activity, U search-attribute upsert, T timer, S wait for an
+# outside signal (sent after the preceding activity completes), X signal the parent, C child.
+ACTIVITY, LOCAL, UPSERT, TIMER_STEP, SIGNAL, TO_PARENT, CHILD = "ALUTSXC"
+# Signals the order gets from its own child: the child's X, not an outside S.
+CHILD_SIGNALS = {"tracking_update"}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An order's shape: its steps and its child's, as plan letters."""
+
+    steps: str
+    child_steps: str = ""
+
+    @property
+    def activities(self) -> int:
+        """Activities and local activities of the order and its child (the floor's length)."""
+        return sum(self.steps.count(x) + self.child_steps.count(x) for x in (ACTIVITY, LOCAL))
+
+
+def plan_of(history: WorkflowHistory, child: WorkflowHistory | None = None) -> Plan:
+    """The plan of a recorded order run (and of its tracking child)."""
+    return Plan(_letters(history.events), _letters(child.events) if child else "")
+
+
+def _letters(events: Iterable[Any]) -> str:
+    out: list[str] = []
+    for event in events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            out.append(ACTIVITY)
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            if event.marker_recorded_event_attributes.marker_name == "core_local_activity":
+                out.append(LOCAL)
+        elif kind == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            out.append(UPSERT)
+        elif kind == EventType.EVENT_TYPE_TIMER_STARTED:
+            out.append(TIMER_STEP)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            name = event.workflow_execution_signaled_event_attributes.signal_name
+            if name not in CHILD_SIGNALS:
+                out.append(SIGNAL)
+        elif kind == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
+            out.append(TO_PARENT)
+        elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
+            out.append(CHILD)
+    return "".join(out)
+
+
+def signal_senders(steps: str) -> dict[int, int]:
+    """Activity index -> outside signals that follow it (the WMS reports after the release)."""
+    senders: dict[int, int] = {}
+    last = -1
+    for i, step in enumerate(steps):
+        if step == ACTIVITY:
+            last = i
+        elif step == SIGNAL and last >= 0:
+            senders[last] = senders.get(last, 0) + 1
+    return senders
 
 
 class FloorInput(BaseModel):
-    """The step pattern to run (`A` activity, `L` local activity) and a payload to carry."""
+    """The steps to run, and the child's for a `C` step."""
 
-    steps: str = ORDER_STEPS
-    payload: str = ""
+    steps: str
+    child_steps: str = ""
+    parent_id: str = ""
+
+
+class NoopInput(BaseModel):
+    """Which workflow to signal afterwards, and how many times (the WMS's events)."""
+
+    workflow_id: str = ""
+    signals: int = 0
 
 
 @activity.defn(name="bench_noop")
-async def noop(payload: str) -> str:
-    """Does nothing, returns its input."""
-    return payload
+async def noop(inp: NoopInput) -> None:
+    """Does nothing; then, like a warehouse, reports `signals` events a moment later."""
+    if inp.signals:
+        client = activity.client()
+        task = asyncio.get_running_loop().create_task(_signal(client, inp))
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
+
+
+_PENDING: set[asyncio.Task[None]] = set()
+
+
+async def _signal(client: Any, inp: NoopInput) -> None:
+    handle = client.get_workflow_handle(inp.workflow_id)
+    for _ in range(inp.signals):
+        await handle.signal("bench_event")
 
 
 @workflow.defn(name="BenchFloorWorkflow")
 class FloorWorkflow:
-    """Runs the step pattern sequentially; nothing else."""
+    """Runs a plan with no-op bodies; returns the number of steps."""
+
+    def __init__(self) -> None:
+        self._events = 0
+
+    @workflow.signal
+    def bench_event(self) -> None:
+        """An outside event (or the child's report)."""
+        self._events += 1
 
     @workflow.run
     async def run(self, inp: FloorInput) -> int:
-        """Execute each step in order; returns the number of steps."""
-        for step in inp.steps:
-            if step == "L":
-                await workflow.execute_local_activity(
-                    noop, inp.payload, start_to_close_timeout=STEP_TIMEOUT
-                )
-            else:
+        """Execute each step in order."""
+        me = workflow.info().workflow_id
+        steps = inp.steps
+        senders = signal_senders(steps)
+        expected = 0
+        for i, step in enumerate(steps):
+            if step == ACTIVITY:
                 await workflow.execute_activity(
-                    noop, inp.payload, start_to_close_timeout=STEP_TIMEOUT
+                    noop,
+                    NoopInput(workflow_id=me, signals=senders.get(i, 0)),
+                    start_to_close_timeout=STEP_TIMEOUT,
                 )
-        return len(inp.steps)
+            elif step == LOCAL:
+                await workflow.execute_local_activity(
+                    noop, NoopInput(), start_to_close_timeout=STEP_TIMEOUT
+                )
+            elif step == UPSERT:
+                workflow.upsert_search_attributes([ORDER_STATUS.value_set(f"step-{i}")])
+            elif step == TIMER_STEP:
+                await workflow.sleep(TIMER)
+            elif step == SIGNAL:
+                expected += 1
+                await workflow.wait_condition(lambda n=expected: self._events >= n)  # type: ignore[misc]
+            elif step == TO_PARENT and inp.parent_id:
+                await workflow.get_external_workflow_handle(inp.parent_id).signal("bench_event")
+            elif step == CHILD:
+                expected += inp.child_steps.count(TO_PARENT)
+                await workflow.execute_child_workflow(
+                    FloorWorkflow.run,
+                    FloorInput(steps=inp.child_steps, parent_id=me),
+                    id=f"{me}-child-{i}",
+                )
+        await workflow.wait_condition(lambda: self._events >= expected)
+        return len(steps)

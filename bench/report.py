@@ -17,12 +17,17 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(metric, value, unit) rows for what the run measured."""
     out: list[tuple[str, str, str]] = [
         ("pipeline_vs_floor", _fmt(r.get("pipeline_vs_floor")), "ratio (target >= 0.8)"),
+        ("  shape_vs_floor", _fmt(r.get("shape_vs_floor")), "Temporal: the order's shape"),
+        ("  pipeline_vs_shape", _fmt(r.get("pipeline_vs_shape")), "the OMS's own work"),
         ("ingest_vs_raw", _fmt(r.get("ingest_vs_raw")), "ratio"),
         ("reservation_vs_raw", _fmt(r.get("reservation_vs_raw")), "ratio (geomean of dbs)"),
         ("oversold", _fmt(r.get("oversold")), "units (must be 0)"),
     ]
     if floor := r.get("floor"):
-        out.append(("floor", _fmt(floor["per_s"]), "workflows/s"))
+        out.append(("floor", _fmt(floor["per_s"]), f"workflows/s ({len(floor['steps'])} steps)"))
+    if shape := r.get("shape"):
+        plan = f"{shape['steps']} + child {shape['child_steps']}"
+        out.append(("shape", _fmt(shape["per_s"]), f"workflows/s ({plan})"))
     if p := r.get("pipeline"):
         out.append(("pipeline", _fmt(p["per_s"]), f"orders/s ({p['completed']}/{p['orders']})"))
     if i := r.get("ingest"):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.channel_lag import run_channel_lag
+from bench.channel_lag import run_channel_lag, settle
 from bench.experiments import apply_before
 from bench.flash_sale import run_flash_sale
 from bench.ingest import run_ingest
@@ -17,9 +17,9 @@ from bench.reservations import run_reservations
 from bench.routing_bench import run_routing
 from bench.stack import StackOptions, open_stack
 from bench.stats import ratio
-from bench.throughput import run_floor, run_pipeline
+from bench.throughput import chain, order_plan, run_floor, run_pipeline
 
-PHASES = ("routing", "reservations", "floor", "pipeline", "ingest", "flash")
+PHASES = ("routing", "reservations", "floor", "shape", "pipeline", "ingest", "flash")
 
 
 @dataclass
@@ -50,19 +50,31 @@ async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
                 params.reserve_stock,
                 params.reserve_clients,
             )
-    if want & {"floor", "pipeline", "ingest", "flash"}:
+    if want & {"floor", "shape", "pipeline", "ingest", "flash"}:
         async with open_stack(opts.stack) as stack:
             c = params.concurrency
+            # One real order first: it warms every cache and its history gives the plans.
+            plan = await order_plan(stack)
+            await settle(stack)
+            results["plan"] = {
+                "steps": plan.steps,
+                "child_steps": plan.child_steps,
+                "activities": plan.activities,
+            }
             if "floor" in want:
-                results["floor"] = await run_floor(stack, params.floor_n, c)
+                results["floor"] = await run_floor(stack, params.floor_n, c, chain(plan))
+            if "shape" in want:
+                results["shape"] = await run_floor(stack, params.floor_n, c, plan, "shape")
             if "pipeline" in want:
                 results["pipeline"] = await run_pipeline(
                     stack, params.pipeline_n, c, params.timeout_s
                 )
                 results["channel_lag"] = await run_channel_lag(stack)
             if "ingest" in want:
+                await settle(stack)
                 results["ingest"] = await run_ingest(stack, params.ingest_n, c)
             if "flash" in want:
+                await settle(stack)
                 results["flash_sale"] = await run_flash_sale(
                     stack, params.flash_n, params.flash_stock, c, params.timeout_s
                 )
@@ -73,12 +85,15 @@ async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Add the headline ratios and the oversold total at the top level."""
     floor, pipeline = results.get("floor"), results.get("pipeline")
+    shape = results.get("shape")
     ingest, res = results.get("ingest"), results.get("reservations")
     flash = results.get("flash_sale")
     headline: dict[str, Any] = {
-        "pipeline_vs_floor": ratio(pipeline["per_s"], floor["per_s"])
-        if floor and pipeline
-        else None,
+        "pipeline_vs_floor": _ratio_of(pipeline, floor),
+        # pipeline_vs_floor = shape_vs_floor x pipeline_vs_shape: Temporal's charge for the
+        # order's shape over a plain chain, times the OMS's own work over that shape.
+        "shape_vs_floor": _ratio_of(shape, floor),
+        "pipeline_vs_shape": _ratio_of(pipeline, shape),
         "ingest_vs_raw": ratio(ingest["api"]["per_s"], ingest["raw"]["per_s"]) if ingest else None,
         "reservation_vs_raw": res["reservation_vs_raw"] if res else None,
         "reservation_vs_raw_by_db": {
@@ -88,6 +103,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         else {},
         "oversold": (res["oversold"] if res else 0) + (flash["oversold"] if flash else 0),
         "floor_per_s": floor["per_s"] if floor else None,
+        "shape_per_s": shape["per_s"] if shape else None,
         "pipeline_per_s": pipeline["per_s"] if pipeline else None,
     }
     return {**headline, **results}
+
+
+def _ratio_of(top: dict[str, Any] | None, bottom: dict[str, Any] | None) -> float | None:
+    return ratio(top["per_s"], bottom["per_s"]) if top and bottom else None

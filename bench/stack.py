@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from bench.experiments import apply_to_integrations
 from config.settings import Settings
 from config.temporal import data_converter
 from store import inventory, migrate
@@ -30,6 +29,7 @@ from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 ADMIN_KEY = "oms_bench_admin_key_0123456789"
 TIME_SCALE = 1e-6
 SIMULATOR_POLL_S = 0.05
+STOCK_UNITS = 1_000_000
 PRAGMAS = ["--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
 
 
@@ -121,8 +121,10 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
         engine, sessions = database.engine, database.sessions
         await migrate.upgrade(engine)
         await seed_demo(sessions)
+        # Plenty of everything up front: no phase backorders, and the channel pushes of this
+        # receipt are over before anything is timed.
+        await top_up_stock(sessions, STOCK_UNITS)
         integrations = build_integrations(config, sessions)
-        apply_to_integrations(opts.experiments, integrations)
         app = create_app(config, temporal_client=client)
         await exits.enter_async_context(app.router.lifespan_context(app))
         http = await exits.enter_async_context(

@@ -11,6 +11,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "pipeline_vs_floor",
+    "shape_vs_floor",
+    "pipeline_vs_shape",
+    "plan",
+    "shape",
     "ingest_vs_raw",
     "reservation_vs_raw",
     "oversold",
@@ -35,6 +39,11 @@ def test_tiny_bench_reports_every_key_and_never_oversells() -> None:
     assert KEYS <= result.keys()
     assert result["oversold"] == 0
     assert result["pipeline"]["completed"] == result["pipeline"]["orders"]
+    # The floor runs as many plain activities as the measured order ran, the shape its plan.
+    plan = result["plan"]
+    assert plan["activities"] == len(result["floor"]["steps"]) > 0
+    assert set(result["floor"]["steps"]) == {"A"}
+    assert result["shape"]["steps"] == plan["steps"] and "C" in plan["steps"]
     assert result["flash_sale"]["settled"] == result["flash_sale"]["orders"]
     for db in result["reservations"]["databases"].values():
         assert db.get("oversold", 0) == 0
