@@ -41,6 +41,8 @@ _UPDATE = (
         routing=bindparam("b_routing"),
         version=bindparam("b_version"),
         updated_at=bindparam("b_updated_at"),
+        # The workflow is running: the API need not write that it started it.
+        workflow_started=True,
     )
 )
 

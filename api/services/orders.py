@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -90,6 +90,9 @@ async def submit(
             row = await session.get(Order, order_id)
     if row is None:  # same (channel, external id) is stored under its own id: cannot happen
         raise ApiError(409, "conflict", "order exists under another id")
+    # The workflow's first projection marks the row: until then a repeat starts it again
+    # (USE_EXISTING makes that harmless); after, the mark keeps an order from starting anew
+    # once Temporal's retention has forgotten its workflow id.
     if not row.workflow_started:
         await client.start_workflow(
             ORDER_WORKFLOW,
@@ -99,13 +102,6 @@ async def submit(
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
-        async with sessions.begin() as session:
-            await session.execute(
-                update(Order)
-                .where(Order.order_id == order_id)
-                .values(workflow_started=True)
-                .execution_options(synchronize_session=False)
-            )
         log.info("order workflow started", created=created)
     return created, row
 

@@ -7,13 +7,14 @@ from typing import Any
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from store.sandbox_tables import (
     SandboxLabel,
     SandboxPaymentAuthorization,
     SandboxPaymentOperation,
     SandboxWarehouseRelease,
 )
-from store.tables import Reservation, StockLevel
+from store.tables import Order, Reservation, StockLevel
 from tests.conftest import Stack, canonical_order
 
 
@@ -111,6 +112,31 @@ async def test_duplicate_submission_returns_same_order_and_starts_nothing(stack:
     assert first.json()["workflow_id"] == f"order-web-{body['external_id']}"
     order = await stack.wait_for(first.json()["order_id"], "delivered", "completed")
     assert await ops(stack, order["order_id"]) == ["authorize", "capture"]
+
+
+async def test_an_order_stored_but_never_started_is_started_by_the_repeat(stack: Stack) -> None:
+    """The API died between storing the order and starting its workflow; the channel retries."""
+    body = canonical_order()
+    order = CanonicalOrder.model_validate(body)
+    async with stack.sessions.begin() as session:
+        session.add(
+            Order(
+                order_id=order_id_for("web", order.external_id),
+                channel="web",
+                external_id=order.external_id,
+                workflow_id=workflow_id_for("web", order.external_id),
+                currency=order.currency,
+                total=order.total,
+                document=order.model_dump(mode="json"),
+            )
+        )
+    again = await stack.post("/v1/orders", body)
+    assert again.status_code == 200, again.text
+    done = await stack.wait_for(again.json()["order_id"], "delivered", "completed")
+    # The running workflow marked its row: a repeat after Temporal's retention starts nothing.
+    async with stack.sessions() as session:
+        row = await session.get(Order, done["order_id"])
+    assert row is not None and row.workflow_started
 
 
 async def test_declined_card_fails_without_holding_stock(stack: Stack) -> None:
