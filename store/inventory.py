@@ -11,11 +11,53 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.tables import Location, Reservation, StockChange, StockLevel, StockMovement
+
+# The reservation path is the hottest write of a flash sale: its statements are built once,
+# on Core tables (no ORM bulk machinery), with bind parameters.
+_RESERVATIONS: Table = Reservation.__table__  # type: ignore[assignment]
+_LEVELS: Table = StockLevel.__table__  # type: ignore[assignment]
+_MOVEMENTS: Table = StockMovement.__table__  # type: ignore[assignment]
+_CHANGES: Table = StockChange.__table__  # type: ignore[assignment]
+
+
+def _claim_statement(insert_fn: Any) -> Any:
+    """Insert a held reservation, or hold a released one again; returns no row if already held."""
+    claim = insert_fn(_RESERVATIONS).values(
+        order_id=bindparam("b_order_id"),
+        line_id=bindparam("b_line_id"),
+        location_id=bindparam("b_location_id"),
+        sku=bindparam("b_sku"),
+        quantity=bindparam("b_quantity"),
+        status="held",
+    )
+    return claim.on_conflict_do_update(
+        index_elements=["order_id", "line_id", "location_id"],
+        set_={"status": "held", "quantity": claim.excluded.quantity, "updated_at": func.now()},
+        where=_RESERVATIONS.c.status != "held",
+    ).returning(_RESERVATIONS.c.order_id)
+
+
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
+# Take the units only if available-to-promise covers them: the check and the take are one step.
+_TAKE = (
+    update(_LEVELS)
+    .where(
+        _LEVELS.c.sku == bindparam("b_sku"),
+        _LEVELS.c.location_id == bindparam("b_location_id"),
+        _LEVELS.c.on_hand - _LEVELS.c.reserved - _LEVELS.c.safety_stock >= bindparam("b_quantity"),
+    )
+    .values(reserved=_LEVELS.c.reserved + bindparam("b_quantity"), updated_at=func.now())
+)
+_ADD_MOVEMENT = insert(_MOVEMENTS)
+_ADD_CHANGE = insert(_CHANGES)
 
 
 @dataclass(frozen=True)
@@ -69,54 +111,43 @@ async def shipments_today(session: AsyncSession) -> dict[str, int]:
 async def reserve(session: AsyncSession, order_id: str, holds: Sequence[Hold]) -> None:
     """Hold every allocation or raise `InsufficientStock` (the caller rolls back).
 
-    Idempotent per (order, line, location): a hold already in place is left alone. Rows are
-    taken in (sku, location) order so two multi-line orders cannot deadlock on PostgreSQL.
+    Idempotent per (order, line, location): a hold already in place is left alone, one
+    released earlier (a reroute back to the same place) is held again. Per hold, two
+    statements: claim the reservation row (an upsert that returns nothing when it is already
+    held), then take the units with one conditional UPDATE. Rows are taken in (sku,
+    location) order so two multi-line orders cannot deadlock on PostgreSQL.
     """
     short: list[Hold] = []
+    moves: list[Move] = []
+    claim = _CLAIM[session.get_bind().dialect.name]
     for hold in sorted(holds, key=lambda h: (h.sku, h.location_id, h.line_id)):
-        key = (order_id, hold.line_id, hold.location_id)
-        existing = await session.get(Reservation, key)
-        if existing is not None and existing.status == "held":
-            continue
-        taken = await session.execute(
-            update(StockLevel)
-            .where(
-                StockLevel.sku == hold.sku,
-                StockLevel.location_id == hold.location_id,
-                StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= hold.quantity,
-            )
-            .values(reserved=StockLevel.reserved + hold.quantity, updated_at=func.now())
-        )
+        params = {
+            "b_order_id": order_id,
+            "b_line_id": hold.line_id,
+            "b_location_id": hold.location_id,
+            "b_sku": hold.sku,
+            "b_quantity": hold.quantity,
+        }
+        if (await session.execute(claim, params)).first() is None:
+            continue  # already held: a retry of this reservation
+        taken = await session.execute(_TAKE, params)
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             short.append(hold)
             continue
-        if existing is None:
-            session.add(
-                Reservation(
-                    order_id=order_id,
-                    line_id=hold.line_id,
-                    location_id=hold.location_id,
-                    sku=hold.sku,
-                    quantity=hold.quantity,
-                    status="held",
-                )
+        moves.append(
+            Move(
+                hold.sku,
+                hold.location_id,
+                "reservation",
+                0,
+                hold.quantity,
+                f"order {order_id} line {hold.line_id}",
+                order_id,
             )
-        else:  # re-reserved after an earlier release (reroute back to the same place)
-            existing.status, existing.quantity = "held", hold.quantity
-            existing.updated_at = datetime.now(UTC)
-        _movement(
-            session,
-            hold.sku,
-            hold.location_id,
-            "reservation",
-            0,
-            hold.quantity,
-            f"order {order_id} line {hold.line_id}",
-            order_id,
         )
     if short:
         raise InsufficientStock(short)
-    await session.flush()
+    await record(session, moves)
 
 
 async def release(
@@ -133,23 +164,26 @@ async def release(
         .returning(Reservation.sku, Reservation.location_id, Reservation.quantity)
     )
     released = 0
+    moves: list[Move] = []
     for sku, location_id, quantity in rows.all():
         await session.execute(
             update(StockLevel)
             .where(StockLevel.sku == sku, StockLevel.location_id == location_id)
             .values(reserved=StockLevel.reserved - quantity, updated_at=func.now())
         )
-        _movement(
-            session,
-            sku,
-            location_id,
-            "release",
-            0,
-            -quantity,
-            reason or f"order {order_id} released",
-            order_id,
+        moves.append(
+            Move(
+                sku,
+                location_id,
+                "release",
+                0,
+                -quantity,
+                reason or f"order {order_id} released",
+                order_id,
+            )
         )
         released += quantity
+    await record(session, moves)
     return released
 
 
@@ -169,6 +203,7 @@ async def commit(
         .returning(Reservation.sku, Reservation.quantity)
     )
     committed = 0
+    moves: list[Move] = []
     for sku, quantity in rows.all():
         await session.execute(
             update(StockLevel)
@@ -179,17 +214,19 @@ async def commit(
                 updated_at=func.now(),
             )
         )
-        _movement(
-            session,
-            sku,
-            location_id,
-            "shipment",
-            -quantity,
-            -quantity,
-            f"order {order_id} shipped",
-            order_id,
+        moves.append(
+            Move(
+                sku,
+                location_id,
+                "shipment",
+                -quantity,
+                -quantity,
+                f"order {order_id} shipped",
+                order_id,
+            )
         )
         committed += quantity
+    await record(session, moves)
     return committed
 
 
@@ -222,35 +259,50 @@ async def adjust(
         raise ValueError(
             f"delta {delta} would take on_hand below the {level.reserved} units reserved"
         )
-    _movement(session, sku, location_id, kind, delta, 0, reason, None)
+    await record(session, [Move(sku, location_id, kind, delta, 0, reason, None)])
     await session.refresh(level)
     return level
 
 
-def _movement(
-    session: AsyncSession,
-    sku: str,
-    location_id: str,
-    kind: str,
-    on_hand_delta: int,
-    reserved_delta: int,
-    reason: str,
-    order_id: str | None,
-) -> None:
-    if on_hand_delta != reserved_delta:
-        # Available-to-promise moved: channels must hear of it (relayed from this outbox).
-        session.add(StockChange(sku=sku))
-    session.add(
-        StockMovement(
-            sku=sku,
-            location_id=location_id,
-            kind=kind,
-            on_hand_delta=on_hand_delta,
-            reserved_delta=reserved_delta,
-            reason=reason[:200],
-            order_id=order_id,
-        )
-    )
+@dataclass(frozen=True)
+class Move:
+    """One stock movement: what changed at a location, and why."""
+
+    sku: str
+    location_id: str
+    kind: str
+    on_hand_delta: int
+    reserved_delta: int
+    reason: str
+    order_id: str | None
+
+
+async def record(session: AsyncSession, moves: Sequence[Move]) -> None:
+    """Append `moves` to the movement log, and queue for the channels those that change
+    available-to-promise (the stock-change outbox), in the caller's transaction."""
+    if not moves:
+        return
+    rows = [
+        {
+            "sku": m.sku,
+            "location_id": m.location_id,
+            "kind": m.kind,
+            "on_hand_delta": m.on_hand_delta,
+            "reserved_delta": m.reserved_delta,
+            "reason": m.reason[:200],
+            "order_id": m.order_id,
+        }
+        for m in moves
+    ]
+    await session.execute(_ADD_MOVEMENT, _one_or_many(rows))
+    changed = [{"sku": m.sku} for m in moves if m.on_hand_delta != m.reserved_delta]
+    if changed:
+        await session.execute(_ADD_CHANGE, _one_or_many(changed))
+
+
+def _one_or_many(rows: list[dict[str, Any]]) -> Any:
+    """A single row executes as one statement; several as executemany."""
+    return rows[0] if len(rows) == 1 else rows
 
 
 async def movement_totals(session: AsyncSession) -> dict[tuple[str, str], tuple[int, int]]:
@@ -279,8 +331,10 @@ async def expect_inbound(
     level.inbound += quantity
     if expected_at is not None:
         level.inbound_expected_at = expected_at
-    _movement(session, sku, location_id, "inbound", 0, 0, f"{reason} (+{quantity} inbound)", None)
     await session.flush()
+    await record(
+        session, [Move(sku, location_id, "inbound", 0, 0, f"{reason} (+{quantity} inbound)", None)]
+    )
     return level
 
 
