@@ -147,6 +147,7 @@ class Stack:
         self.client = client
         self.http: httpx.AsyncClient
         self.integrations: Any = None
+        self.app: Any = None
 
     def headers(self, key: str = ADMIN_KEY) -> dict[str, str]:
         """Auth header for a key."""
@@ -237,9 +238,15 @@ async def running_stack(
     time_scale: float = TEST_TIME_SCALE,
     return_window_days: float = 0.5,
     run_worker: bool = True,
+    carrier_time_scale: float | None = None,
+    raise_app_exceptions: bool = True,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
-    """Start the app and a worker against `db_url` (migrated and seeded here)."""
+    """Start the app and a worker against `db_url` (migrated and seeded here).
+
+    `carrier_time_scale` makes the sandbox carriers slower (or faster) than everything else;
+    without `raise_app_exceptions` a server error is a 500 response, as a client sees it.
+    """
     from api.app import create_app
     from config.settings import Settings
     from workers.assembly import build_integrations
@@ -248,7 +255,7 @@ async def running_stack(
 
     settings = Settings(
         database_url=db_url,
-        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        task_queue=overrides.pop("task_queue", f"tq-{uuid.uuid4().hex[:8]}"),
         admin_api_key=ADMIN_KEY,
         time_scale=time_scale,
         return_window_days=return_window_days,
@@ -261,11 +268,19 @@ async def running_stack(
     stack = Stack(settings, database, client)
     await seed_demo(stack.sessions)
     stack.integrations = build_integrations(settings, stack.sessions)
+    if carrier_time_scale is not None:
+        from integrations.carriers.sandbox import sandbox_carriers
+
+        stack.integrations.carriers = sandbox_carriers(
+            stack.sessions, time_scale=carrier_time_scale
+        )
     app = create_app(settings, temporal_client=client)
+    stack.app = app
     async with AsyncExitStack() as exits:
         await exits.enter_async_context(app.router.lifespan_context(app))
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         stack.http = await exits.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oms.test")
+            httpx.AsyncClient(transport=transport, base_url="http://oms.test")
         )
         # The relay and (with auto_warehouse) the sandbox warehouse, also for tests that
         # bring their own worker.

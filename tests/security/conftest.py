@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
@@ -18,9 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api import auth
 from config.temporal import data_converter
-from store import migrate
-from store.db import Database
-from tests.conftest import ADMIN_KEY, TEST_TIME_SCALE, Stack
+from tests.conftest import ADMIN_KEY, Stack, running_stack
 
 
 def new_payload_key() -> str:
@@ -29,70 +25,11 @@ def new_payload_key() -> str:
 
 
 @asynccontextmanager
-async def security_stack(
-    client: Client,
-    db_url: str,
-    *,
-    auto_warehouse: bool = True,
-    run_worker: bool = True,
-    time_scale: float = TEST_TIME_SCALE,
-    return_window_days: float = 0.5,
-    carrier_time_scale: float | None = None,
-    **settings_fields: Any,
-) -> AsyncIterator[Stack]:
-    """`tests.conftest.running_stack` with extra settings (payload key, task queue...).
-
-    `carrier_time_scale` makes the sandbox carriers slower (or faster) than everything else.
-    """
-    from api.app import create_app
-    from config.settings import Settings
-    from workers.assembly import build_integrations
-    from workers.seed import seed_demo
-    from workers.worker import build_worker, worker_services
-
-    settings = Settings(
-        database_url=db_url,
-        task_queue=settings_fields.pop("task_queue", f"tq-{uuid.uuid4().hex[:8]}"),
-        admin_api_key=SecretStr(ADMIN_KEY),
-        time_scale=time_scale,
-        return_window_days=return_window_days,
-        public_url="http://oms.test",
-        sandbox_warehouse=auto_warehouse,
-        **settings_fields,
-    )
-    database = Database(db_url)
-    await migrate.upgrade(database.engine)
-    stack = Stack(settings, database, client)
-    await seed_demo(stack.sessions)
-    stack.integrations = build_integrations(settings, stack.sessions)
-    if carrier_time_scale is not None:
-        from integrations.carriers.sandbox import sandbox_carriers
-
-        stack.integrations.carriers = sandbox_carriers(
-            stack.sessions, time_scale=carrier_time_scale
-        )
-    app = create_app(settings, temporal_client=client)
-    async with AsyncExitStack() as exits:
-        await exits.enter_async_context(app.router.lifespan_context(app))
-        stack.http = await exits.enter_async_context(
-            # A server error is a 500 response here (as a client sees it), so tests can report
-            # every failing route instead of stopping at the first exception.
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                base_url="http://oms.test",
-            )
-        )
-        await exits.enter_async_context(
-            worker_services(
-                client, settings, stack.sessions, stack.integrations, warehouse_poll_s=0.05
-            )
-        )
-        if run_worker:
-            worker = build_worker(client, settings, stack.sessions, stack.integrations)
-            await exits.enter_async_context(worker)
-        stack.app = app  # type: ignore[attr-defined]
+async def security_stack(client: Client, db_url: str, **options: Any) -> AsyncIterator[Stack]:
+    """`running_stack` where a server error is a 500 response (as a client sees it), so tests
+    report every failing route instead of stopping at the first exception."""
+    async with running_stack(client, db_url, raise_app_exceptions=False, **options) as stack:
         yield stack
-    await database.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,21 @@ async def test_backorder_deadline_cancels_and_voids(
         assert await ops(stack, order_id) == ["authorize", "void"]
 
 
-async def test_reroute_moves_the_work_and_is_refused_after_shipping(manual_stack: Stack) -> None:
-    stack = manual_stack
+@pytest.fixture
+async def slow_carrier_stack(temporal_client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
+    """`manual_stack` whose carriers keep real time: a label stays voidable however slow the
+    machine (at the test time scale the carrier scans it within seconds)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}"
+    async with running_stack(
+        temporal_client, url, auto_warehouse=False, carrier_time_scale=1.0
+    ) as stack:
+        yield stack
+
+
+async def test_reroute_moves_the_work_and_is_refused_after_shipping(
+    slow_carrier_stack: Stack,
+) -> None:
+    stack = slow_carrier_stack
     response = await stack.post("/v1/orders", canonical_order())
     order_id = response.json()["order_id"]
     order = await stack.wait_shipment(order_id, lambda s: s["status"] == "released")
