@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import auth, errors, middleware
@@ -81,24 +79,6 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     )
     errors.install(app)
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        structlog.contextvars.clear_contextvars()
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        structlog.contextvars.bind_contextvars(request_id=request_id, path=request.url.path)
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["x-request-id"] = request_id
-        log.info(
-            "request",
-            method=request.method,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
-
     for module in (
         health,
         orders,
@@ -115,4 +95,6 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     app.include_router(shipments.public)
     middleware.install(app, settings)
     install_dashboard(app, settings)  # session cookie for dashboard sign-in
+    # Outermost: every response, refusals included, carries a request id and is logged.
+    app.add_middleware(middleware.RequestContextMiddleware)
     return app

@@ -1,4 +1,5 @@
-"""HTTP middleware: rate limits, a body size limit, CORS for the codec server, security headers.
+"""HTTP middleware: request context and log, rate limits, a body size limit, CORS for the codec
+server, security headers.
 
 All are plain ASGI middleware (no `BaseHTTPMiddleware`), so they never buffer a response and
 refuse oversized bodies while they stream in, before a route reads them.
@@ -10,6 +11,7 @@ import hashlib
 import json
 import math
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -200,6 +202,41 @@ class BodyLimitMiddleware:
             pass
         if exceeded and not started:
             await self._refuse(send, limit)
+
+
+class RequestContextMiddleware:
+    """A request id (from `x-request-id` or new) on every log line of the request and on the
+    response; one log line per request with its status and duration."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        structlog.contextvars.clear_contextvars()
+        request_id = Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex[:16]
+        structlog.contextvars.bind_contextvars(request_id=request_id, path=scope["path"])
+        started, status = time.perf_counter(), 500
+
+        async def with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
 
 class SecurityHeadersMiddleware:

@@ -53,8 +53,9 @@ def write_chart(r: dict[str, Any], directory: Path = RESULTS) -> Path | None:
     top.barh(list(bars), list(bars.values()), color="tab:blue")
     top.set_xscale("log")
     top.set_title(
-        f"throughput (per s, log)  pipeline_vs_floor={r.get('pipeline_vs_floor')}  "
-        f"oversold={r.get('oversold')}"
+        f"throughput (per s, log)  pipeline_vs_floor={r.get('pipeline_vs_floor')} "
+        f"(shape_vs_floor={r.get('shape_vs_floor')} x pipeline_vs_shape="
+        f"{r.get('pipeline_vs_shape')})  oversold={r.get('oversold')}"
     )
     lat = _latency(r)
     names = list(lat)

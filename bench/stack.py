@@ -6,10 +6,12 @@ task queue, the sandbox warehouse simulator, and the FastAPI app behind an in-pr
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,15 +74,29 @@ async def _temporal(
         return client, False
     from workers.embedded import temporal_binary
 
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary(),
-        dev_server_database_filename=str(workdir / "temporal.sqlite"),
-        dev_server_extra_args=PRAGMAS,
-        data_converter=data_converter(),
-        search_attributes=[ORDER_STATUS, CHANNEL, LOCATION],
-    )
+    with _stdout_to_stderr():  # the dev server prints a banner; stdout is the report's
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=temporal_binary(),
+            dev_server_database_filename=str(workdir / "temporal.sqlite"),
+            dev_server_extra_args=PRAGMAS,
+            data_converter=data_converter(),
+            search_attributes=[ORDER_STATUS, CHANNEL, LOCATION],
+        )
     exits.push_async_callback(env.shutdown)
     return env.client, True
+
+
+@contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at stderr while a child process starts (it inherits it)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 async def top_up_stock(sessions: async_sessionmaker[AsyncSession], units: int) -> None:

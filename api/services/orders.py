@@ -23,6 +23,7 @@ from domain.order_state import OrderState
 from domain.timings import OrderInput
 from domain.validation import address_problems
 from store import events as event_store
+from store.db import readers
 from store.dialect import insert_for
 from store.tables import Order, OrderLine, Sku
 
@@ -75,8 +76,10 @@ async def submit(
         "version": 0,
         "workflow_started": False,
     }
-    async with sessions.begin() as session:
+    # A read: checked before the write transaction, so it holds no write lock meanwhile.
+    async with readers(sessions)() as session:
         await check_catalogue(session, order)
+    async with sessions.begin() as session:
         insert = insert_for(session)
         result = await session.execute(insert(Order).values(values).on_conflict_do_nothing())
         created = result.rowcount == 1  # type: ignore[attr-defined]

@@ -149,3 +149,10 @@ async def test_security_headers(tight: FastAPI, api_stack: Stack) -> None:
     assert refused.status_code == 401 and refused.headers["x-content-type-options"] == "nosniff"
     ok = await api_stack.http.get("/v1/orders", headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     assert ok.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_every_response_carries_a_request_id(api_stack: Stack) -> None:
+    given = await api_stack.http.get("/healthz", headers={"x-request-id": "req-42"})
+    assert given.headers["x-request-id"] == "req-42"
+    refused = await api_stack.http.get("/v1/orders")  # no key: refused before any route
+    assert refused.status_code == 401 and len(refused.headers["x-request-id"]) == 16
