@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from domain.models import Address, CanonicalOrder
-from domain.order_state import RateChoice, Reservation, ShipmentLine, TimelineEvent
+from domain.order_state import OrderSnapshot, RateChoice, Reservation, ShipmentLine
 
 
 class ValidateOrderInput(BaseModel):
@@ -174,16 +174,5 @@ class NotifyInput(BaseModel):
     context: dict[str, Any] = Field(default_factory=dict)
 
 
-class ProjectOrderInput(BaseModel):
-    """A snapshot for the read model; `version` orders concurrent writes."""
-
-    order_id: str
-    version: int
-    status: str
-    hold: bool
-    failure_reason: str | None
-    shipments: list[dict[str, Any]]
-    payments: list[dict[str, Any]]
-    routing: dict[str, Any]
-    ship_to: dict[str, Any] | None = None
-    events: list[TimelineEvent]
+# The projection's input is the read model's snapshot itself.
+ProjectOrderInput = OrderSnapshot

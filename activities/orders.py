@@ -12,7 +12,7 @@ from activities.errors import business_error
 from domain.errors import INVALID_ADDRESS, UNKNOWN_SKU
 from domain.validation import address_problems
 from store.db import readers
-from store.projections import OrderSnapshot, ProjectionWriter
+from store.projections import ProjectionWriter
 from store.tables import Sku
 
 log = structlog.get_logger(__name__)
@@ -55,17 +55,4 @@ class OrderActivities:
     @activity.defn
     async def project_order(self, inp: io.ProjectOrderInput) -> None:
         """Write the order's snapshot and new timeline events; never goes back in version."""
-        await self._projections.write(
-            OrderSnapshot(
-                order_id=inp.order_id,
-                version=inp.version,
-                status=inp.status,
-                hold=inp.hold,
-                failure_reason=inp.failure_reason,
-                shipments=inp.shipments,
-                payments=inp.payments,
-                routing=inp.routing,
-                ship_to=inp.ship_to,
-                events=inp.events,
-            )
-        )
+        await self._projections.write(inp)

@@ -104,6 +104,23 @@ class TimelineEvent(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class OrderSnapshot(BaseModel):
+    """What the read model shows of an order; `version` orders concurrent writes."""
+
+    order_id: str
+    version: int
+    status: str
+    hold: bool
+    failure_reason: str | None
+    shipments: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    routing: dict[str, Any]
+    # Only when it changed: it lives in the order's document, which costs a read to rewrite.
+    ship_to: dict[str, Any] | None = None
+    # Timeline events not projected yet.
+    events: list[TimelineEvent] = Field(default_factory=list)
+
+
 class OrderState(BaseModel):
     """Everything the order workflow holds: returned by the `state` query."""
 

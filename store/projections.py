@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.order_state import TimelineEvent
+from domain.order_state import OrderSnapshot
 from store import events as event_store
 from store.tables import Order
 
@@ -45,23 +43,6 @@ _UPDATE = (
         workflow_started=True,
     )
 )
-
-
-@dataclass(frozen=True)
-class OrderSnapshot:
-    """What an order workflow knows, as the read model shows it."""
-
-    order_id: str
-    version: int
-    status: str
-    hold: bool
-    failure_reason: str | None
-    shipments: list[dict[str, Any]]
-    payments: list[dict[str, Any]]
-    routing: dict[str, Any]
-    # Only when it changed: it lives in the order's document, which costs a read to rewrite.
-    ship_to: dict[str, Any] | None = None
-    events: Sequence[TimelineEvent] = field(default_factory=list)
 
 
 async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> None:
