@@ -247,8 +247,13 @@ class SandboxWarehouse:
             if delivered:
                 await self.mark_delivered(events[0].shipment_id, *delivered)
 
-        # Like a real WMS's webhook dispatcher: shipments report in parallel.
-        await asyncio.gather(*(deliver(events) for events in by_shipment.values()))
+        # Like a real WMS's webhook dispatcher: shipments report in parallel. A shipment whose
+        # delivery could not be recorded sends again next poll (receivers tolerate duplicates).
+        outcomes = await asyncio.gather(
+            *(deliver(events) for events in by_shipment.values()), return_exceptions=True
+        )
+        for error in (o for o in outcomes if isinstance(o, BaseException)):
+            log.warning("warehouse events not recorded as delivered", error=str(error))
 
     def _schedule(self, row: Release, now: datetime, key: str) -> None:
         pick, pack, ship = self._steps
