@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
             temporal_address=args.temporal_address,
             database_url=args.database_url,
             simulator_poll_s=0.01 if "fast-warehouse" in params.experiments else SIMULATOR_POLL_S,
-            experiments=params.experiments,
         ),
         postgres_admin_url=None if args.no_postgres else args.postgres_url,
         phases=phases,

@@ -42,7 +42,6 @@ class StackOptions:
     temporal_address: str | None = None
     database_url: str | None = None
     simulator_poll_s: float = SIMULATOR_POLL_S
-    experiments: tuple[str, ...] = ()
 
 
 @dataclass

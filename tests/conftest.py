@@ -141,7 +141,6 @@ class Stack:
 
     def __init__(self, settings: Any, database: Database, client: Client) -> None:
         self.settings = settings
-        self.database = database
         self.engine = database.engine
         self.sessions = database.sessions
         self.client = client
