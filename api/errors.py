@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain import errors as domain
+
 log = structlog.get_logger(__name__)
 
 
@@ -62,6 +64,29 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(status_code=exc.status, content=_error_body(exc.code, message, details))
 
 
+# The one place a domain error becomes an HTTP status.
+STATUS: dict[type[domain.DomainError], int] = {
+    domain.NotFound: 404,
+    domain.InvalidInput: 422,
+    domain.BadRequest: 400,
+    domain.Refused: 409,
+    domain.AlreadyExists: 409,
+    domain.Unavailable: 503,
+}
+
+
+def status_for(exc: domain.DomainError) -> int:
+    """The HTTP status of a domain error (its nearest mapped class)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 409
+
+
+async def _domain_error(request: Request, exc: domain.DomainError) -> JSONResponse:
+    return await _api_error(request, ApiError(status_for(exc), exc.code, exc.message, exc.field))
+
+
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     return JSONResponse(
         status_code=exc.status_code,
@@ -79,5 +104,6 @@ def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(domain.DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

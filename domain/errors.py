@@ -1,10 +1,66 @@
-"""Business errors that must not be retried, by their Temporal `ApplicationError` type names.
+"""Every error type of the OMS, in one place.
 
-Activities raise `ApplicationError(message, type=<one of these>, non_retryable=True)`; the API
-maps the type to a 4xx with the reason.
+Two families:
+- `DomainError` subclasses are raised by services (and the store) for a caller's request that
+  cannot be done; `api/errors.py` maps each class to one HTTP status, nowhere else does.
+- The string constants name `ApplicationError` types raised by activities and workflows for
+  business outcomes that must not be retried (`NON_RETRYABLE`); the API maps a failed Update's
+  type to a 4xx with its reason.
 """
 
 from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A request the OMS refuses; `code` is machine-readable, `field` names the input at fault."""
+
+    code = "refused"
+
+    def __init__(self, message: str, field: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+
+
+class InvalidInput(DomainError):
+    """The input is well-formed but not acceptable (unknown SKU, unserved country, ...)."""
+
+    code = "validation_error"
+
+
+class BadRequest(DomainError):
+    """The input cannot be understood at all (a cursor we never issued, ...)."""
+
+    code = "bad_request"
+
+
+class Refused(DomainError):
+    """Not allowed in the current state of the order, shipment or return."""
+
+    code = "refused"
+
+
+class AlreadyExists(DomainError):
+    """Creating something whose id is taken."""
+
+    code = "conflict"
+
+
+class Unavailable(DomainError):
+    """A dependency (Temporal, the database) cannot be reached; retrying later may work."""
+
+    code = "unavailable"
+
+
+# ---- ApplicationError types (activities and workflows) ------------------------------------------
 
 PAYMENT_DECLINED = "PaymentDeclined"
 INVALID_ADDRESS = "InvalidAddress"
@@ -15,6 +71,10 @@ LABEL_ALREADY_USED = "LabelAlreadyUsed"
 ALREADY_SHIPPED = "AlreadyShipped"
 PAYMENT_STATE = "PaymentStateError"
 IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
+# An ops Update or a WMS event the order cannot take now; the API answers 409 with the reason.
+ACTION_REFUSED = "ActionRefused"
+UNKNOWN_LOCATION = "UnknownLocation"
+UNKNOWN_CARRIER = "UnknownCarrier"
 
 NON_RETRYABLE = [
     PAYMENT_DECLINED,
@@ -25,4 +85,9 @@ NON_RETRYABLE = [
     ALREADY_SHIPPED,
     PAYMENT_STATE,
     IDEMPOTENCY_CONFLICT,
+    ACTION_REFUSED,
+    UNKNOWN_LOCATION,
+    UNKNOWN_CARRIER,
 ]
+# Failed Update types answered 422 (the input was wrong) rather than 409 (not now).
+INPUT_ERRORS = frozenset({INVALID_ADDRESS, UNKNOWN_LOCATION, UNKNOWN_SKU})
