@@ -9,10 +9,11 @@ from temporalio import activity
 from activities import io
 from domain.geo import geocode
 from domain.order_state import Reservation, ShipmentLine
-from domain.routing import RoutingLine, RoutingLocation, route
+from domain.routing import RoutingLine, RoutingLocation, eligible_locations, route
+from services import inventory as stock_service
 from store import inventory, routing_profiles
 from store.db import readers
-from store.inventory import Hold, InsufficientStock
+from store.inventory import Hold, InsufficientStock, ShortLine
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,9 @@ class InventoryActivities:
             profile, profile_label = await routing_profiles.for_channel(session, inp.channel)
             locations = await inventory.active_locations(session)
             stock = await inventory.available_by_location(session, skus)
+            # Units already set aside for this order (a backorder served) are its to use.
+            for key, units in (await inventory.waiting_holds(session, inp.order_id)).items():
+                stock[key] = stock.get(key, 0) + units
             used = await inventory.shipments_today(session)
         candidates = [
             RoutingLocation(
@@ -60,6 +64,7 @@ class InventoryActivities:
         )
         log.info("order routed", order_id=inp.order_id, explanation=decision.explanation)
         return io.RouteResult(
+            eligible_locations=eligible_locations(candidates, profile, inp.exclude_locations),
             allocations=[
                 Reservation(
                     line_id=a.line_id, sku=a.sku, location_id=a.location_id, quantity=a.quantity
@@ -75,11 +80,26 @@ class InventoryActivities:
 
     @activity.defn
     async def reserve_stock(self, inp: io.ReserveInput) -> io.ReserveResult:
-        """Hold all allocations or none; a lost race comes back as `short` to route again."""
-        holds = [Hold(a.line_id, a.sku, a.location_id, a.quantity) for a in inp.allocations]
+        """Hold all allocations or none, each under its shipment; queue the short lines.
+
+        A lost race comes back as `short` to route again. With `queue`, the order's place in
+        the backorder queue becomes exactly `inp.short`, in the same transaction.
+        """
+        holds = [
+            Hold(
+                a.line_id, a.sku, a.location_id, a.quantity, inp.shipment_ids.get(a.location_id, "")
+            )
+            for a in inp.allocations
+        ]
         try:
             async with self._sessions.begin() as session:
                 await inventory.reserve(session, inp.order_id, holds)
+                if inp.queue:
+                    short = [ShortLine(x.line_id, x.sku, x.quantity) for x in inp.short]
+                    await inventory.queue_backorders(
+                        session, inp.order_id, inp.workflow_id, short, inp.eligible_locations
+                    )
+                woken = set(inventory.wakeups(session))
         except InsufficientStock as short:
             log.info("reservation lost a race", order_id=inp.order_id, short=len(short.short))
             return io.ReserveResult(
@@ -91,14 +111,22 @@ class InventoryActivities:
                     for h in short.short
                 ],
             )
-        log.info("stock reserved", order_id=inp.order_id, holds=len(holds))
+        await stock_service.wake(activity.client(), woken)
+        log.info("stock reserved", order_id=inp.order_id, holds=len(holds), short=len(inp.short))
         return io.ReserveResult(reserved=True)
 
     @activity.defn
     async def release_stock(self, inp: io.ReleaseStockInput) -> int:
-        """Give back what the order holds (idempotent: released holds stay released)."""
-        async with self._sessions.begin() as session:
-            units = await inventory.release(session, inp.order_id, inp.location_ids, inp.reason)
+        """Give back what the order holds (idempotent); the units serve the oldest backorders."""
+        units = await stock_service.release_for_order(
+            self._sessions,
+            activity.client(),
+            order_id=inp.order_id,
+            location_ids=inp.location_ids,
+            hold_ids=inp.hold_ids,
+            reason=inp.reason,
+            leave_queue=inp.leave_queue,
+        )
         log.info("stock released", order_id=inp.order_id, units=units)
         return units
 
@@ -106,6 +134,8 @@ class InventoryActivities:
     async def commit_stock(self, inp: io.CommitStockInput) -> int:
         """A shipment left its location: its units leave on-hand."""
         async with self._sessions.begin() as session:
-            units = await inventory.commit(session, inp.order_id, inp.location_id, inp.line_ids)
+            units = await inventory.commit(
+                session, inp.order_id, inp.location_id, inp.line_ids, inp.hold_id
+            )
         log.info("stock committed", order_id=inp.order_id, location_id=inp.location_id, units=units)
         return units

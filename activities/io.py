@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from domain.models import Address, CanonicalOrder
 from domain.order_state import OrderSnapshot, RateChoice, Reservation, ShipmentLine
+from domain.returns import RmaLine
 
 
 class ValidateOrderInput(BaseModel):
@@ -72,11 +73,23 @@ class RouteResult(BaseModel):
     allocations: list[Reservation]
     unallocated: list[ShipmentLine]
     decision: dict[str, Any]
+    # Where the order may ship from at all (profile, exclusions): a backordered line waits
+    # for stock at these.
+    eligible_locations: list[str] = Field(default_factory=list)
 
 
 class ReserveInput(BaseModel):
+    """Hold the allocations (each under its location's shipment) and queue the short lines."""
+
     order_id: str
     allocations: list[Reservation]
+    # location_id -> the shipment (hold) its units belong to; absent: the legacy '' hold.
+    shipment_ids: dict[str, str] = Field(default_factory=dict)
+    # With `queue`: the order's place in the backorder queue becomes exactly `short`.
+    queue: bool = False
+    workflow_id: str = ""
+    short: list[ShipmentLine] = Field(default_factory=list)
+    eligible_locations: list[str] = Field(default_factory=list)
 
 
 class ReserveResult(BaseModel):
@@ -88,26 +101,36 @@ class ReserveResult(BaseModel):
 
 class ReleaseStockInput(BaseModel):
     order_id: str
-    # Empty means every held reservation of the order.
+    # Both empty means every held reservation of the order.
     location_ids: list[str] = Field(default_factory=list)
+    hold_ids: list[str] = Field(default_factory=list)
     reason: str = ""
+    # The order stops waiting for stock (it ended, or its open lines were cancelled).
+    leave_queue: bool = False
 
 
 class CommitStockInput(BaseModel):
     order_id: str
     location_id: str
     line_ids: list[str]
+    # The shipment whose hold leaves; None for orders started before holds had ids.
+    hold_id: str | None = None
 
 
 class BuyLabelInput(BaseModel):
+    """A label between a location and the customer: outbound, or a prepaid return."""
+
     idempotency_key: str
     order_id: str
+    # The shipment, or the RMA for a return label: its documents are stored under this id.
     shipment_id: str
     location_id: str
+    # The customer's address: where an outbound parcel goes, where a return comes from.
     ship_to: Address
     service: str
     lines: list[ShipmentLine]
     weights: dict[str, int]
+    direction: Literal["outbound", "return"] = "outbound"
 
 
 class LabelResult(BaseModel):
@@ -118,6 +141,16 @@ class LabelResult(BaseModel):
     label_url: str
     rate: RateChoice
     alternatives: list[RateChoice]
+
+
+class HandOverInput(BaseModel):
+    """The parcel left its location: the carrier takes it (manifest), tracking starts."""
+
+    idempotency_key: str
+    order_id: str
+    shipment_id: str
+    carrier: str
+    label_id: str
 
 
 class VoidLabelInput(BaseModel):
@@ -172,6 +205,55 @@ class NotifyInput(BaseModel):
     kind: str
     to: str
     context: dict[str, Any] = Field(default_factory=dict)
+
+
+class SkuPricesInput(BaseModel):
+    """SKUs whose catalogue price an exchange needs."""
+
+    skus: list[str]
+
+
+class RecordReturnInput(BaseModel):
+    """A snapshot of an RMA for the read model; `version` orders late retries."""
+
+    rma_id: str
+    order_id: str
+    workflow_id: str
+    status: str
+    location_id: str
+    carrier: str = ""
+    tracking_number: str = ""
+    label_url: str = ""
+    refund_amount: Decimal | None = None
+    replacement_shipment_id: str | None = None
+    version: int
+    lines: list[RmaLine]
+
+
+class DispositionInput(BaseModel):
+    """Move the inspected units of an RMA: restock, refurbish, inspect or write off."""
+
+    rma_id: str
+    order_id: str
+    location_id: str
+    lines: list[RmaLine]
+    # Which receipt of the RMA (a parcel): each moves its own units, once.
+    receipt: int = 1
+
+
+class SweepInput(BaseModel):
+    """Look for order runs that ended abnormally within `lookback_hours` (real time)."""
+
+    task_queue: str
+    lookback_hours: float = Field(default=7 * 24, gt=0)
+    limit: int = Field(default=500, ge=1)
+
+
+class SweepResult(BaseModel):
+    """Orders whose abandoned holds were released, and what could not be undone."""
+
+    swept: list[str] = Field(default_factory=list)
+    alerts: list[str] = Field(default_factory=list)
 
 
 # The projection's input is the read model's snapshot itself.

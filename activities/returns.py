@@ -1,149 +1,36 @@
-"""Return activities: the customer's return label, SKU prices, the RMA read model, stock moves."""
+"""Return activities: SKU prices for exchanges, the RMA read model, stock moves per parcel.
+
+The return label is bought by `ShippingActivities.buy_label(direction="return")`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import structlog
-from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities import io
-from activities.errors import business_error
-from activities.payments import call
-from domain.errors import INVALID_ADDRESS
-from domain.models import Address
-from domain.order_state import RateChoice
-from domain.rates import choose_rate
-from domain.returns import MOVEMENT_KIND, RmaLine
-from integrations.carriers.protocol import Address as CarrierAddress
-from integrations.carriers.protocol import Carrier, Rate, RateRequest
+from domain.returns import MOVEMENT_KIND
+from services import inventory as stock_service
 from store import inventory
-from store.dialect import insert_for
 from store.returns_tables import Return, ReturnLine
-from store.tables import Location, ShipmentDocument, Sku, StockMovement
+from store.tables import Sku, StockMovement
 
 log = structlog.get_logger(__name__)
-# Returns travel by the cheapest service: the customer is not waiting for them.
-RETURN_SERVICE = "economy"
-
-
-class ReturnLabelInput(BaseModel):
-    """A prepaid label from the customer back to the receiving location."""
-
-    idempotency_key: str
-    order_id: str
-    rma_id: str
-    location_id: str
-    ship_from: Address
-    lines: list[RmaLine]
-    weights: dict[str, int] = Field(default_factory=dict)
-
-
-class SkuPricesInput(BaseModel):
-    """SKUs whose catalogue price an exchange needs."""
-
-    skus: list[str]
-
-
-class RecordReturnInput(BaseModel):
-    """A snapshot of an RMA for the read model; `version` orders late retries."""
-
-    rma_id: str
-    order_id: str
-    workflow_id: str
-    status: str
-    location_id: str
-    carrier: str = ""
-    tracking_number: str = ""
-    label_url: str = ""
-    refund_amount: Decimal | None = None
-    replacement_shipment_id: str | None = None
-    version: int
-    lines: list[RmaLine]
-
-
-class DispositionInput(BaseModel):
-    """Move the inspected units of an RMA: restock, refurbish or write off."""
-
-    rma_id: str
-    order_id: str
-    location_id: str
-    lines: list[RmaLine]
 
 
 class ReturnActivities:
-    """Side effects of returns; carriers and the database built once by the worker."""
+    """Side effects of returns on the OMS database."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        carriers: Mapping[str, Carrier],
-        public_url: str,
-    ) -> None:
-        self._sessions, self._carriers, self._public_url = sessions, carriers, public_url
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
 
     @activity.defn
-    async def buy_return_label(self, inp: ReturnLabelInput) -> io.LabelResult:
-        """Shop rates from the customer to the location, buy the cheapest, store the PDF."""
-        async with self._sessions() as session:
-            location = await session.get(Location, inp.location_id)
-        if location is None:
-            business_error("UnknownLocation", f"location {inp.location_id} does not exist")
-        weight = sum(inp.weights.get(x.sku, 500) * x.quantity for x in inp.lines)
-        request = RateRequest(
-            ship_from=CarrierAddress(**inp.ship_from.model_dump()),
-            ship_to=CarrierAddress(
-                name=location.name,
-                line1=location.name,
-                # Locations keep no city; carriers want one, and the name identifies the site.
-                city=location.name,
-                region=location.region,
-                postal_code=location.postal_code,
-                country=location.country,
-            ),
-            weight_grams=max(weight, 1),
-        )
-        rates: list[Rate] = []
-        for carrier in self._carriers.values():
-            rates.extend(await call(carrier.rates(request)))
-        try:
-            chosen, others = choose_rate(rates, RETURN_SERVICE)
-        except ValueError as err:
-            business_error(INVALID_ADDRESS, str(err))
-        label = await call(
-            self._carriers[chosen.carrier].buy_label(
-                idempotency_key=inp.idempotency_key, rate=chosen, req=request, reference=inp.rma_id
-            )
-        )
-        async with self._sessions.begin() as session:
-            insert = insert_for(session)
-            for kind, content_type, body in (
-                ("label", "application/pdf", label.pdf),
-                ("label_zpl", "text/plain; charset=utf-8", label.zpl.encode()),
-            ):
-                await session.execute(
-                    insert(ShipmentDocument)
-                    .values(shipment_id=inp.rma_id, kind=kind, content_type=content_type, body=body)
-                    .on_conflict_do_nothing()
-                )
-        log.info("return label bought", order_id=inp.order_id, rma_id=inp.rma_id)
-        return io.LabelResult(
-            label_id=label.label_id,
-            carrier=label.carrier,
-            service=label.service,
-            tracking_number=label.tracking_number,
-            label_url=f"{self._public_url}/v1/shipments/{inp.rma_id}/label",
-            rate=_choice(chosen),
-            alternatives=[_choice(r) for r in others],
-        )
-
-    @activity.defn
-    async def price_skus(self, inp: SkuPricesInput) -> dict[str, Decimal]:
+    async def price_skus(self, inp: io.SkuPricesInput) -> dict[str, Decimal]:
         """Catalogue price of each known SKU (unknown ones are absent)."""
         async with self._sessions() as session:
             rows = await session.execute(
@@ -152,7 +39,7 @@ class ReturnActivities:
             return {sku: Decimal(price) for sku, price in rows.all()}
 
     @activity.defn
-    async def record_return(self, inp: RecordReturnInput) -> None:
+    async def record_return(self, inp: io.RecordReturnInput) -> None:
         """Upsert the RMA read model; an older snapshot than the stored one is ignored."""
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
@@ -191,15 +78,18 @@ class ReturnActivities:
                 )
 
     @activity.defn
-    async def apply_dispositions(self, inp: DispositionInput) -> dict[str, int]:
-        """Restock, refurbish or write off each inspected line, once; units moved per kind."""
+    async def apply_dispositions(self, inp: io.DispositionInput) -> dict[str, int]:
+        """Restock, refurbish, inspect or write off one parcel's lines, once; units per kind.
+
+        Restocked units serve waiting backorders first, oldest first; those orders are woken.
+        """
         moved: dict[str, int] = {}
         async with self._sessions.begin() as session:
             for line in inp.lines:
                 if not line.received or line.disposition is None:
                     continue
                 row = await session.get(ReturnLine, (inp.rma_id, line.line_id))
-                if row is not None and row.disposition_applied:
+                if row is not None and _applied(row, inp.receipt):
                     continue
                 kind = MOVEMENT_KIND[line.disposition]
                 reason = f"{inp.rma_id} line {line.line_id}: {line.condition}, {line.reason}"
@@ -222,16 +112,16 @@ class ReturnActivities:
                     )
                 if row is not None:
                     row.disposition_applied = True
+                    row.applied_receipt = inp.receipt
                 moved[kind] = moved.get(kind, 0) + line.received
+            woken = set(inventory.wakeups(session))
+        await stock_service.wake(activity.client(), woken)
         log.info("return dispositions applied", rma_id=inp.rma_id, moved=moved)
         return moved
 
 
-def _choice(rate: Rate) -> RateChoice:
-    return RateChoice(
-        carrier=rate.carrier,
-        service=rate.service,
-        amount=rate.amount,
-        currency=rate.currency,
-        transit_days=rate.transit_days,
-    )
+def _applied(row: ReturnLine, receipt: int) -> bool:
+    """Whether this receipt's units of the line already moved (a retried activity)."""
+    if row.applied_receipt:
+        return row.applied_receipt >= receipt
+    return row.disposition_applied and receipt <= 1

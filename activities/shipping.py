@@ -12,7 +12,7 @@ from temporalio import activity
 from activities import io
 from activities.errors import business_error
 from activities.payments import call
-from domain.errors import INVALID_ADDRESS
+from domain.errors import INVALID_ADDRESS, UNKNOWN_CARRIER, UNKNOWN_LOCATION
 from domain.order_state import RateChoice, TimelineEvent
 from domain.rates import choose_rate
 from integrations.carriers.errors import LabelAlreadyUsed
@@ -56,7 +56,11 @@ class ShippingActivities:
 
     @activity.defn
     async def buy_label(self, inp: io.BuyLabelInput) -> io.LabelResult:
-        """Shop rates across carriers, buy the cheapest that keeps the promise, store the label."""
+        """Shop rates across carriers, buy the cheapest that keeps the promise, store the label.
+
+        Outbound labels go from the location to the customer (with a packing slip); return
+        labels (`direction="return"`) from the customer back to the location.
+        """
         async with self._reads() as session:
             location = await session.get(Location, inp.location_id)
             rows = await session.execute(
@@ -64,18 +68,22 @@ class ShippingActivities:
             )
             names = {sku: name for sku, name in rows.all()}
         if location is None:
-            business_error("UnknownLocation", f"location {inp.location_id} does not exist")
+            business_error(UNKNOWN_LOCATION, f"location {inp.location_id} does not exist")
         weight = sum(inp.weights.get(x.sku, 500) * x.quantity for x in inp.lines)
+        site = CarrierAddress(
+            name=location.name,
+            line1=location.name,
+            # Locations keep no city yet; carriers want one, and the name identifies the site.
+            city=location.name,
+            region=location.region,
+            postal_code=location.postal_code,
+            country=location.country,
+        )
+        customer = CarrierAddress(**inp.ship_to.model_dump())
+        outbound = inp.direction == "outbound"
         request = RateRequest(
-            ship_from=CarrierAddress(
-                name=location.name,
-                line1=location.name,
-                city="",
-                region=location.region,
-                postal_code=location.postal_code,
-                country=location.country,
-            ),
-            ship_to=CarrierAddress(**inp.ship_to.model_dump()),
+            ship_from=site if outbound else customer,
+            ship_to=customer if outbound else site,
             weight_grams=max(weight, 1),
         )
         rates: list[Rate] = []
@@ -93,27 +101,23 @@ class ShippingActivities:
                 reference=inp.shipment_id,
             )
         )
-        slip = packing_slip_pdf(
-            inp.shipment_id,
-            inp.order_id,
-            inp.ship_to.model_dump(),
-            [
+        docs = {
+            "label": ("application/pdf", label.pdf),
+            "label_zpl": ("text/plain; charset=utf-8", label.zpl.encode()),
+        }
+        if outbound:
+            items = [
                 {"sku": x.sku, "name": names.get(x.sku, x.sku), "quantity": x.quantity}
                 for x in inp.lines
-            ],
-        )
-        await self._store(
-            inp.shipment_id,
-            {
-                "label": ("application/pdf", label.pdf),
-                "label_zpl": ("text/plain; charset=utf-8", label.zpl.encode()),
-                "packing_slip": ("application/pdf", slip),
-            },
-        )
+            ]
+            slip = packing_slip_pdf(inp.shipment_id, inp.order_id, inp.ship_to.model_dump(), items)
+            docs["packing_slip"] = ("application/pdf", slip)
+        await self._store(inp.shipment_id, docs)
         log.info(
             "label bought",
             order_id=inp.order_id,
             shipment_id=inp.shipment_id,
+            direction=inp.direction,
             carrier=label.carrier,
             tracking_number=label.tracking_number,
         )
@@ -126,6 +130,15 @@ class ShippingActivities:
             rate=_choice(chosen),
             alternatives=[_choice(r) for r in others],
         )
+
+    @activity.defn
+    async def hand_over_parcel(self, inp: io.HandOverInput) -> None:
+        """The parcel left the building: the carrier takes it (manifest), tracking starts."""
+        carrier = self._carriers.get(inp.carrier)
+        if carrier is None:
+            business_error(UNKNOWN_CARRIER, f"no carrier {inp.carrier!r} configured")
+        await call(carrier.hand_over(label_id=inp.label_id, idempotency_key=inp.idempotency_key))
+        log.info("parcel handed over", order_id=inp.order_id, shipment_id=inp.shipment_id)
 
     async def _store(self, shipment_id: str, docs: dict[str, tuple[str, bytes]]) -> None:
         rows = [
@@ -141,7 +154,7 @@ class ShippingActivities:
         """Void an unused label (idempotent); False when the carrier already scanned it."""
         carrier = self._carriers.get(inp.carrier)
         if carrier is None:
-            business_error("UnknownCarrier", f"no carrier {inp.carrier!r} configured")
+            business_error(UNKNOWN_CARRIER, f"no carrier {inp.carrier!r} configured")
         try:
             await carrier.void_label(label_id=inp.label_id)
         except LabelAlreadyUsed:

@@ -9,61 +9,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from domain.models import Address, CanonicalOrder
+from domain.returns import ReturnsLedger
+from domain.shipments import (
+    FULFILMENT_EVENTS as FULFILMENT_EVENTS,
+)
+from domain.shipments import (
+    SHIPPED_STATES,
+    ShipmentLine,
+    ShipmentState,
+    units_by_line,
+)
+from domain.shipments import (
+    RateChoice as RateChoice,
+)
+from domain.shipments import (
+    ShipmentStatus as ShipmentStatus,
+)
 from domain.states import OrderStatus
-
-ShipmentStatus = Literal[
-    "pending",
-    "label_purchased",
-    "released",
-    "picked",
-    "packed",
-    "shipped",
-    "in_transit",
-    "out_for_delivery",
-    "delivered",
-    "exception",
-    "cancelled",
-]
-FULFILMENT_EVENTS = ("picked", "packed", "shipped")
-
-
-class ShipmentLine(BaseModel):
-    """Part of an order line going out in one shipment."""
-
-    line_id: str
-    sku: str
-    quantity: int
-
-
-class RateChoice(BaseModel):
-    """A carrier rate: the one bought and the ones it beat."""
-
-    carrier: str
-    service: str
-    amount: Decimal
-    currency: str = "USD"
-    transit_days: int = 0
-
-
-class ShipmentState(BaseModel):
-    """One parcel from one location."""
-
-    shipment_id: str
-    location_id: str
-    lines: list[ShipmentLine]
-    status: ShipmentStatus = "pending"
-    carrier: str | None = None
-    service: str | None = None
-    tracking_number: str | None = None
-    label_id: str | None = None
-    label_url: str | None = None
-    rate: RateChoice | None = None
-    rate_alternatives: list[RateChoice] = Field(default_factory=list)
-    released: bool = False
-    capture_amount: Decimal = Decimal("0")
-    captured: bool = False
-    label_voided: bool = False
-    delivered_at: datetime | None = None
 
 
 class PaymentEntry(BaseModel):
@@ -121,6 +83,32 @@ class OrderSnapshot(BaseModel):
     events: list[TimelineEvent] = Field(default_factory=list)
 
 
+class OrderProgress(BaseModel):
+    """Where the process stands: the flags the process and its handlers share."""
+
+    confirmed: bool = False
+    # Ops asked to cancel; `cancels_settled` counts cancels whose effect is done or refused.
+    cancel_requested: bool = False
+    cancels_settled: int = 0
+    # Why the last cancel stopped nothing (everything had shipped by the time it took effect).
+    cancel_refusal: str | None = None
+    # A shipment failed for good: its siblings stop too.
+    aborted: bool = False
+    # The run is over: handlers refuse from here on.
+    finished: bool = False
+    # Ops asked to route the unshipped work again; the count moves when a plan is made.
+    reroute_pending: bool = False
+    routing_passes: int = 0
+    # Stock arrived for a backordered line (signal from the inventory service).
+    stock_signal: bool = False
+    # Some lines wait for stock while others are under way (told to the customer once).
+    partly_backordered: bool = False
+    shipment_seq: int = 0
+    # Read-model bookkeeping: events already projected, the address the read model holds.
+    projected_events: int = 0
+    projected_ship_to: Address | None = None
+
+
 class OrderState(BaseModel):
     """Everything the order workflow holds: returned by the `state` query."""
 
@@ -137,6 +125,12 @@ class OrderState(BaseModel):
     reservations: list[Reservation] = Field(default_factory=list)
     routing: dict[str, Any] = Field(default_factory=dict)
     excluded_locations: list[str] = Field(default_factory=list)
+    # Units taken off the order without shipping (a cancel that came after part had shipped).
+    cancelled_lines: list[ShipmentLine] = Field(default_factory=list)
+    # Units no location could supply yet (backordered).
+    short_lines: list[ShipmentLine] = Field(default_factory=list)
+    progress: OrderProgress = Field(default_factory=OrderProgress)
+    returns: ReturnsLedger = Field(default_factory=ReturnsLedger)
     events: list[TimelineEvent] = Field(default_factory=list)
     version: int = 0
 
@@ -160,5 +154,26 @@ class OrderState(BaseModel):
 
     def any_shipped(self) -> ShipmentState | None:
         """The first shipment that left its location, if any."""
-        shipped = {"shipped", "in_transit", "out_for_delivery", "delivered", "exception"}
-        return next((s for s in self.shipments if s.status in shipped), None)
+        return next((s for s in self.shipments if s.has_shipped), None)
+
+    def open_shipments(self) -> list[ShipmentState]:
+        """Shipments neither shipped nor cancelled."""
+        return [s for s in self.shipments if s.is_open]
+
+    def open_lines(self) -> list[ShipmentLine]:
+        """Units of the order in no live shipment and not cancelled: still to allocate."""
+        placed = units_by_line(s for s in self.shipments if s.status != "cancelled")
+        gone: dict[str, int] = {}
+        for part in self.cancelled_lines:
+            gone[part.line_id] = gone.get(part.line_id, 0) + part.quantity
+        out = []
+        for line in self.order.lines:
+            left = line.quantity - placed.get(line.line_id, 0) - gone.get(line.line_id, 0)
+            if left > 0:
+                out.append(ShipmentLine(line_id=line.line_id, sku=line.sku, quantity=left))
+        return out
+
+    def all_shipped(self) -> bool:
+        """Every live shipment left and nothing is waiting to be allocated."""
+        live = [s for s in self.shipments if s.status != "cancelled"]
+        return bool(live) and all(s.status in SHIPPED_STATES for s in live)

@@ -22,9 +22,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.dispositions import (
+    DEFECT_REASONS as DEFECT_REASONS,
+)
+from domain.dispositions import (
+    DISPOSITIONS as DISPOSITIONS,
+)
+from domain.dispositions import (
+    MOVEMENT_KIND as MOVEMENT_KIND,
+)
+from domain.dispositions import Disposition, DispositionRules
 from domain.models import Address, CanonicalOrder
 from domain.money import q
-from domain.order_state import ShipmentLine, ShipmentState
+from domain.shipments import ShipmentLine, ShipmentState
 from domain.timings import Timings
 
 DAY = 86400.0
@@ -32,11 +42,11 @@ DAY = 86400.0
 RMA_EXPIRY_S = 14 * DAY
 
 Condition = Literal["new", "unopened", "opened", "used", "damaged"]
-Disposition = Literal["restock", "refurbish", "write_off"]
 RmaStatus = Literal[
     "authorised",
     "label_issued",
     "in_transit",
+    "partially_received",
     "received",
     "inspected",
     "refunding",
@@ -44,21 +54,6 @@ RmaStatus = Literal[
     "closed",
     "expired",
 ]
-
-# Disposition rules as data: the inspected condition decides where the unit goes.
-DISPOSITIONS: Mapping[str, Disposition] = {
-    "new": "restock",
-    "unopened": "restock",
-    "opened": "refurbish",
-    "used": "refurbish",
-    "damaged": "write_off",
-}
-# Inventory movement kind recorded for each disposition (only `restock` makes units available).
-MOVEMENT_KIND: Mapping[Disposition, str] = {
-    "restock": "return",
-    "refurbish": "refurbish",
-    "write_off": "write_off",
-}
 
 
 class _Body(BaseModel):
@@ -127,6 +122,7 @@ class ReturnInput(BaseModel):
     label_url: str
     timings: Timings = Field(default_factory=Timings)
     expiry_s: float = RMA_EXPIRY_S
+    rules: DispositionRules = Field(default_factory=DispositionRules)
 
 
 class ReturnState(BaseModel):
@@ -142,6 +138,8 @@ class ReturnState(BaseModel):
     lines: list[RmaLine]
     refund_amount: Decimal | None = None
     replacement_shipments: list[ShipmentState] = Field(default_factory=list)
+    # Receipts taken so far (parcels), and the refunds the order reported for them.
+    receipts: int = 0
     note: str = ""
 
 
@@ -154,12 +152,43 @@ class ReturnAuthorisation(BaseModel):
 
 
 class ReturnOutcome(BaseModel):
-    """What the return workflow reports to its order when it closes (or expires)."""
+    """What the return workflow reports to its order: a parcel, its close, or its expiry.
+
+    `lines` are the units of this parcel (`received` counts them); a line keeps its
+    `exchange_sku` only when its units wait for a replacement, settled at the close:
+    `exchanged` were replaced, `refund_instead` could not be and are refunded.
+    `parcel` 0 is a report from a return authorised before parcels were counted (one parcel,
+    its exchanges already shipped).
+    """
 
     rma_id: str
-    status: Literal["closed", "expired"]
+    status: Literal["received", "closed", "expired"]
+    parcel: int = 0
     lines: list[RmaLine] = Field(default_factory=list)
     replacement_shipments: list[ShipmentState] = Field(default_factory=list)
+    exchanged: dict[str, int] = Field(default_factory=dict)
+    refund_instead: dict[str, int] = Field(default_factory=dict)
+
+
+class ReturnsLedger(BaseModel):
+    """What the order knows of its returns (part of the order's state)."""
+
+    seq: int = 0
+    window_closes_at: datetime | None = None
+    window_closed: bool = False
+    # line_id -> units requested or returned (expired RMAs give theirs back).
+    claimed: dict[str, int] = Field(default_factory=dict)
+    # line_id -> units received back, and the part of them refunded (not exchanged).
+    returned: dict[str, int] = Field(default_factory=dict)
+    refunded_units: dict[str, int] = Field(default_factory=dict)
+    open_rmas: dict[str, list[RmaLine]] = Field(default_factory=dict)
+    # rma_id -> the ReturnWorkflow's id.
+    children: dict[str, str] = Field(default_factory=dict)
+
+    def add(self, counts: str, line_id: str, units: int) -> None:
+        """Add `units` (may be negative) to one of the per-line counters, never below zero."""
+        table: dict[str, int] = getattr(self, counts)
+        table[line_id] = max(0, table.get(line_id, 0) + units)
 
 
 class RefundIssued(BaseModel):
@@ -219,9 +248,11 @@ def window_closed_message(closes_at: datetime) -> str:
     return f"return window closed on {closes_at:%Y-%m-%d %H:%M} UTC"
 
 
-def disposition_for(condition: Condition) -> Disposition:
-    """Where a unit in `condition` goes (see `DISPOSITIONS`)."""
-    return DISPOSITIONS[condition]
+def disposition_for(
+    condition: Condition, reason: str = "", rules: DispositionRules | None = None
+) -> Disposition:
+    """Where a unit in `condition`, returned for `reason`, goes (see `DispositionRules`)."""
+    return (rules or DispositionRules()).disposition(condition, reason)
 
 
 def tax_share(order: CanonicalOrder, merchandise: Decimal) -> Decimal:
@@ -247,12 +278,18 @@ def refund_amount(
     return q(merchandise + tax_share(order, merchandise))
 
 
-def exchange_difference(order: CanonicalOrder, lines: Iterable[RmaLine]) -> Decimal:
-    """Refund owed for exchanges to cheaper SKUs: price difference plus its tax share."""
+def exchange_difference(
+    order: CanonicalOrder, lines: Iterable[RmaLine], units: Mapping[str, int] | None = None
+) -> Decimal:
+    """Refund owed for exchanges to cheaper SKUs: price difference plus its tax share.
+
+    `units` (line_id -> units replaced) overrides each line's `received`.
+    """
     difference = Decimal(0)
     for line in lines:
-        if line.exchange_sku and line.exchange_unit_price is not None and line.received:
-            difference += (line.unit_price - line.exchange_unit_price) * line.received
+        n = line.received if units is None else units.get(line.line_id, 0)
+        if line.exchange_sku and line.exchange_unit_price is not None and n:
+            difference += (line.unit_price - line.exchange_unit_price) * n
     difference = q(max(Decimal(0), difference))
     return q(difference + tax_share(order, difference))
 

@@ -216,6 +216,22 @@ def route(
     return _decision(plan, sites, rejected, refused, ctx, candidate_limit)
 
 
+def eligible_locations(
+    locations: Sequence[RoutingLocation], profile: RoutingProfile, exclude: Collection[str] = ()
+) -> list[str]:
+    """Locations the order may ship from at all (active, kind allowed, not excluded).
+
+    Daily capacity is left out: a backordered line waits for stock at any of these, whatever
+    today's load.
+    """
+    excluded = set(exclude) | set(profile.excluded_locations)
+    return sorted(
+        loc.location_id
+        for loc in locations
+        if loc.location_id not in excluded and loc.active and loc.kind in profile.allowed_kinds
+    )
+
+
 def _check_unique(values: list[str], field: str) -> None:
     if len(set(values)) != len(values):
         duplicate = next(v for v, n in Counter(values).items() if n > 1)

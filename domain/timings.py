@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from domain.dispositions import DispositionRules
 from domain.models import CanonicalOrder
 
 HOUR = 3600.0
@@ -35,3 +36,5 @@ class OrderInput(BaseModel):
     order_id: str
     order: CanonicalOrder
     timings: Timings = Field(default_factory=Timings)
+    # How its returns are disposed of (fixed for the order's lifetime, like its timings).
+    return_rules: DispositionRules = Field(default_factory=DispositionRules)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.tables import Location, Reservation, StockChange, StockLevel, StockMovement
+from store.tables import Backorder, Location, Reservation, StockChange, StockLevel, StockMovement
 
 # The reservation path is the hottest write of a flash sale: its statements are built once,
 # on Core tables (no ORM bulk machinery), with bind parameters.
@@ -32,6 +32,7 @@ def _claim_statement(insert_fn: Any) -> Any:
     """Insert a held reservation, or hold a released one again; returns no row if already held."""
     claim = insert_fn(_RESERVATIONS).values(
         order_id=bindparam("b_order_id"),
+        hold_id=bindparam("b_hold_id"),
         line_id=bindparam("b_line_id"),
         location_id=bindparam("b_location_id"),
         sku=bindparam("b_sku"),
@@ -39,13 +40,44 @@ def _claim_statement(insert_fn: Any) -> Any:
         status="held",
     )
     return claim.on_conflict_do_update(
-        index_elements=["order_id", "line_id", "location_id"],
+        index_elements=["order_id", "hold_id", "line_id", "location_id"],
         set_={"status": "held", "quantity": claim.excluded.quantity, "updated_at": func.now()},
         where=_RESERVATIONS.c.status != "held",
     ).returning(_RESERVATIONS.c.order_id)
 
 
 _CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
+
+
+def _claim_waiting_statement(insert_fn: Any) -> Any:
+    """Add units to an order line's waiting hold at a location (created on first use)."""
+    claim = insert_fn(_RESERVATIONS).values(
+        order_id=bindparam("b_order_id"),
+        hold_id=bindparam("b_hold_id"),
+        line_id=bindparam("b_line_id"),
+        location_id=bindparam("b_location_id"),
+        sku=bindparam("b_sku"),
+        quantity=bindparam("b_quantity"),
+        status="held",
+    )
+    added = _RESERVATIONS.c.quantity + claim.excluded.quantity
+    return claim.on_conflict_do_update(
+        index_elements=["order_id", "hold_id", "line_id", "location_id"],
+        set_={
+            "status": "held",
+            # A waiting hold that was moved or released starts again from what is given now.
+            "quantity": case(
+                (_RESERVATIONS.c.status == "held", added), else_=claim.excluded.quantity
+            ),
+            "updated_at": func.now(),
+        },
+    )
+
+
+_CLAIM_WAITING = {
+    "postgresql": _claim_waiting_statement(pg_insert),
+    "sqlite": _claim_waiting_statement(sqlite_insert),
+}
 # Take the units only if available-to-promise covers them: the check and the take are one step.
 _TAKE = (
     update(_LEVELS)
@@ -60,14 +92,36 @@ _ADD_MOVEMENT = insert(_MOVEMENTS)
 _ADD_CHANGE = insert(_CHANGES)
 
 
+# The hold of units set aside for a backordered line when stock arrived.
+WAITING = "waiting"
+# Workflows to wake after the transaction commits (see `wakeups`).
+_WAKE = "oms_wake_workflows"
+
+
 @dataclass(frozen=True)
 class Hold:
-    """Units to hold for one order line at one location."""
+    """Units to hold for one order line at one location, owned by `hold_id` (a shipment)."""
 
     line_id: str
     sku: str
     location_id: str
     quantity: int
+    hold_id: str = ""
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    """Units of an order line no location could supply: they join the backorder queue."""
+
+    line_id: str
+    sku: str
+    quantity: int
+
+
+def wakeups(session: AsyncSession) -> set[str]:
+    """Workflow ids that were given stock in this session's transaction: signal them once it
+    has committed (a lost signal only delays them to their next recheck, the stock is theirs)."""
+    return session.info.setdefault(_WAKE, set())  # type: ignore[no-any-return]
 
 
 class InsufficientStock(Exception):
@@ -91,6 +145,20 @@ async def available_by_location(
     return {(sku, loc): max(0, int(value)) for sku, loc, value in rows.all()}
 
 
+async def waiting_holds(session: AsyncSession, order_id: str) -> dict[tuple[str, str], int]:
+    """(sku, location_id) -> units set aside for the order's backordered lines."""
+    rows = await session.execute(
+        select(Reservation.sku, Reservation.location_id, func.sum(Reservation.quantity))
+        .where(
+            Reservation.order_id == order_id,
+            Reservation.hold_id == WAITING,
+            Reservation.status == "held",
+        )
+        .group_by(Reservation.sku, Reservation.location_id)
+    )
+    return {(sku, loc): int(units) for sku, loc, units in rows.all()}
+
+
 async def active_locations(session: AsyncSession) -> list[Location]:
     """Every location that may ship."""
     result = await session.execute(select(Location).where(Location.active.is_(True)))
@@ -111,18 +179,19 @@ async def shipments_today(session: AsyncSession) -> dict[str, int]:
 async def reserve(session: AsyncSession, order_id: str, holds: Sequence[Hold]) -> None:
     """Hold every allocation or raise `InsufficientStock` (the caller rolls back).
 
-    Idempotent per (order, line, location): a hold already in place is left alone, one
-    released earlier (a reroute back to the same place) is held again. Per hold, two
-    statements: claim the reservation row (an upsert that returns nothing when it is already
-    held), then take the units with one conditional UPDATE. Rows are taken in (sku,
-    location) order so two multi-line orders cannot deadlock on PostgreSQL.
+    Idempotent per (order, hold, line, location): a hold already in place is left alone, one
+    released earlier is held again. Units the inventory service set aside for this order's
+    line at that location (the `waiting` hold) are moved into the new hold first; only the rest
+    is taken from available stock, by one conditional UPDATE. Rows are taken in (sku, location)
+    order so two multi-line orders cannot deadlock on PostgreSQL.
     """
     short: list[Hold] = []
     moves: list[Move] = []
     claim = _CLAIM[session.get_bind().dialect.name]
-    for hold in sorted(holds, key=lambda h: (h.sku, h.location_id, h.line_id)):
+    for hold in sorted(holds, key=lambda h: (h.sku, h.location_id, h.line_id, h.hold_id)):
         params = {
             "b_order_id": order_id,
+            "b_hold_id": hold.hold_id,
             "b_line_id": hold.line_id,
             "b_location_id": hold.location_id,
             "b_sku": hold.sku,
@@ -130,41 +199,200 @@ async def reserve(session: AsyncSession, order_id: str, holds: Sequence[Hold]) -
         }
         if (await session.execute(claim, params)).first() is None:
             continue  # already held: a retry of this reservation
-        taken = await session.execute(_TAKE, params)
+        fresh = hold.quantity - await _take_waiting(session, order_id, hold)
+        if fresh <= 0:
+            continue
+        taken = await session.execute(_TAKE, {**params, "b_quantity": fresh})
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             short.append(hold)
             continue
-        moves.append(
-            Move(
-                hold.sku,
-                hold.location_id,
-                "reservation",
-                0,
-                hold.quantity,
-                f"order {order_id} line {hold.line_id}",
-                order_id,
-            )
-        )
+        reason = f"order {order_id} line {hold.line_id}"
+        moves.append(Move(hold.sku, hold.location_id, "reservation", 0, fresh, reason, order_id))
     if short:
         raise InsufficientStock(short)
     await record(session, moves)
 
 
+async def _take_waiting(session: AsyncSession, order_id: str, hold: Hold) -> int:
+    """Move up to `hold.quantity` units from the order's waiting hold into `hold`; units moved."""
+    where = (
+        Reservation.order_id == order_id,
+        Reservation.hold_id == WAITING,
+        Reservation.line_id == hold.line_id,
+        Reservation.location_id == hold.location_id,
+        Reservation.status == "held",
+    )
+    waiting = await session.scalar(select(Reservation.quantity).where(*where).with_for_update())
+    if not waiting:
+        return 0
+    moved = min(waiting, hold.quantity)
+    left = waiting - moved
+    await session.execute(
+        update(Reservation)
+        .where(*where)
+        .values(
+            quantity=left if left else waiting,
+            status="held" if left else "moved",
+            updated_at=func.now(),
+        )
+    )
+    return moved
+
+
+async def queue_backorders(
+    session: AsyncSession,
+    order_id: str,
+    workflow_id: str,
+    short: Sequence[ShortLine],
+    eligible_locations: Sequence[str] = (),
+) -> None:
+    """Make the order's place in the backorder queue match `short` (its lines still short).
+
+    A line that keeps waiting keeps its `queued_at` and the units already set aside for it;
+    it needs only the rest. Lines no longer short leave the queue, and units set aside for them
+    that the order's plan did not use go back to stock (and on to the next waiting line).
+    """
+    queued = {
+        row.line_id: row
+        for row in await session.scalars(
+            select(Backorder).where(Backorder.order_id == order_id).with_for_update()
+        )
+    }
+    held = await _waiting_by_line(session, order_id)
+    for line in short:
+        need = max(0, line.quantity - held.get(line.line_id, 0))
+        row = queued.pop(line.line_id, None)
+        if row is None:
+            session.add(
+                Backorder(
+                    order_id=order_id,
+                    line_id=line.line_id,
+                    sku=line.sku,
+                    quantity=need,
+                    workflow_id=workflow_id,
+                    eligible_locations=list(eligible_locations),
+                )
+            )
+        else:
+            row.quantity, row.eligible_locations = need, list(eligible_locations)
+    for row in queued.values():
+        await session.delete(row)
+    await session.flush()
+    still_short = {line.line_id for line in short}
+    unused = [line_id for line_id in held if line_id not in still_short]
+    if unused:
+        await release(
+            session, order_id, hold_ids=[WAITING], line_ids=unused, reason="not used by the plan"
+        )
+
+
+async def _waiting_by_line(session: AsyncSession, order_id: str) -> dict[str, int]:
+    rows = await session.execute(
+        select(Reservation.line_id, func.sum(Reservation.quantity))
+        .where(
+            Reservation.order_id == order_id,
+            Reservation.hold_id == WAITING,
+            Reservation.status == "held",
+        )
+        .group_by(Reservation.line_id)
+    )
+    return {line_id: int(units) for line_id, units in rows.all()}
+
+
+async def serve_waiting(session: AsyncSession, sku: str, location_id: str) -> int:
+    """Give available units of `sku` at `location_id` to waiting lines, oldest first.
+
+    Strict order: the oldest line that may ship from here takes what it needs (or all there
+    is), then the next. Units are held for the order (its `waiting` hold) and its workflow is
+    noted in `wakeups` to be woken. Returns units given.
+    """
+    waiting = list(
+        await session.scalars(
+            select(Backorder)
+            .where(Backorder.sku == sku, Backorder.quantity > 0)
+            .order_by(Backorder.queued_at, Backorder.order_id, Backorder.line_id)
+            .with_for_update()
+        )
+    )
+    if not waiting:
+        return 0
+    level = await session.get(StockLevel, (sku, location_id), with_for_update=True)
+    active = await session.scalar(
+        select(Location.active).where(Location.location_id == location_id)
+    )
+    if level is None or not active:
+        return 0
+    await session.refresh(level)
+    free = level.on_hand - level.reserved - level.safety_stock
+    given = 0
+    moves: list[Move] = []
+    claim = _CLAIM_WAITING[session.get_bind().dialect.name]
+    for row in waiting:
+        if free <= 0:
+            break
+        if row.eligible_locations and location_id not in row.eligible_locations:
+            continue
+        take = min(free, row.quantity)
+        await session.execute(
+            claim,
+            {
+                "b_order_id": row.order_id,
+                "b_hold_id": WAITING,
+                "b_line_id": row.line_id,
+                "b_location_id": location_id,
+                "b_sku": sku,
+                "b_quantity": take,
+            },
+        )
+        await session.execute(
+            update(StockLevel)
+            .where(StockLevel.sku == sku, StockLevel.location_id == location_id)
+            .values(reserved=StockLevel.reserved + take, updated_at=func.now())
+        )
+        row.quantity -= take
+        free -= take
+        given += take
+        reason = f"order {row.order_id} line {row.line_id}: backorder served"
+        moves.append(Move(sku, location_id, "reservation", 0, take, reason, row.order_id))
+        wakeups(session).add(row.workflow_id)
+    await session.flush()
+    await record(session, moves)
+    return given
+
+
 async def release(
-    session: AsyncSession, order_id: str, location_ids: Sequence[str] = (), reason: str = ""
+    session: AsyncSession,
+    order_id: str,
+    location_ids: Sequence[str] = (),
+    reason: str = "",
+    *,
+    hold_ids: Sequence[str] = (),
+    line_ids: Sequence[str] = (),
+    leave_queue: bool = False,
 ) -> int:
-    """Give back held units of an order (all, or at some locations); returns units released."""
+    """Give back held units of an order (all, or of some holds or locations); units released.
+
+    The freed units go first to lines waiting for them (`serve_waiting`). With `leave_queue`
+    the order also leaves the backorder queue (it ended, or what it waited for was cancelled).
+    """
     cond = [Reservation.order_id == order_id, Reservation.status == "held"]
     if location_ids:
         cond.append(Reservation.location_id.in_(list(location_ids)))
+    if hold_ids:
+        cond.append(Reservation.hold_id.in_(list(hold_ids)))
+    if line_ids:
+        cond.append(Reservation.line_id.in_(list(line_ids)))
     rows = await session.execute(
         update(Reservation)
         .where(and_(*cond))
         .values(status="released", updated_at=func.now())
         .returning(Reservation.sku, Reservation.location_id, Reservation.quantity)
     )
+    if leave_queue:
+        await session.execute(delete(Backorder).where(Backorder.order_id == order_id))
     released = 0
     moves: list[Move] = []
+    freed: set[tuple[str, str]] = set()
     for sku, location_id, quantity in rows.all():
         await session.execute(
             update(StockLevel)
@@ -183,22 +411,36 @@ async def release(
             )
         )
         released += quantity
+        freed.add((sku, location_id))
     await record(session, moves)
+    for sku, location_id in sorted(freed):
+        await serve_waiting(session, sku, location_id)
     return released
 
 
 async def commit(
-    session: AsyncSession, order_id: str, location_id: str, line_ids: Sequence[str]
+    session: AsyncSession,
+    order_id: str,
+    location_id: str,
+    line_ids: Sequence[str],
+    hold_id: str | None = None,
 ) -> int:
-    """The shipment left: held units leave on-hand too. Returns units committed."""
+    """The shipment left: its held units leave on-hand too. Returns units committed.
+
+    `hold_id` is the shipment; None (orders started before holds had ids) commits every
+    hold of those lines at the location.
+    """
+    cond = [
+        Reservation.order_id == order_id,
+        Reservation.location_id == location_id,
+        Reservation.line_id.in_(list(line_ids)),
+        Reservation.status == "held",
+    ]
+    if hold_id is not None:
+        cond.append(Reservation.hold_id == hold_id)
     rows = await session.execute(
         update(Reservation)
-        .where(
-            Reservation.order_id == order_id,
-            Reservation.location_id == location_id,
-            Reservation.line_id.in_(list(line_ids)),
-            Reservation.status == "held",
-        )
+        .where(*cond)
         .values(status="committed", updated_at=func.now())
         .returning(Reservation.sku, Reservation.quantity)
     )
@@ -238,7 +480,10 @@ async def adjust(
     reason: str,
     kind: str = "adjustment",
 ) -> StockLevel:
-    """Change on-hand by `delta` (a count, a receipt, a write-off); refuses to go below reserved."""
+    """Change on-hand by `delta` (a count, a receipt, a write-off); refuses to go below reserved.
+
+    New units go to waiting backorders first, oldest first (`serve_waiting`).
+    """
     level = await session.get(StockLevel, (sku, location_id))
     if level is None:
         level = StockLevel(
@@ -260,6 +505,8 @@ async def adjust(
             f"delta {delta} would take on_hand below the {level.reserved} units reserved"
         )
     await record(session, [Move(sku, location_id, kind, delta, 0, reason, None)])
+    if delta > 0:
+        await serve_waiting(session, sku, location_id)
     await session.refresh(level)
     return level
 

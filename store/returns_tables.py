@@ -52,8 +52,11 @@ class ReturnLine(Base):
     received_quantity: Mapped[int] = mapped_column(Integer, default=0)
     condition: Mapped[str | None] = mapped_column(String(16))
     disposition: Mapped[str | None] = mapped_column(String(16))
-    # Set in the transaction that moved the stock, so a retried activity never moves it twice.
+    # Set in the transaction that moved the stock, so a retried activity never moves it twice:
+    # the last receipt (parcel) whose units moved (`disposition_applied`: the first's, before
+    # parcels were counted).
     disposition_applied: Mapped[bool] = mapped_column(default=False)
+    applied_receipt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 # ---- queries (the API's reads) -----------------------------------------------------------------

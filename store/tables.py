@@ -160,11 +160,18 @@ class StockChange(Base):
 
 
 class Reservation(Base):
-    """Stock held for one order line at one location; owned by the order's workflow."""
+    """Stock held for one order line at one location, owned by a hold of the order's workflow.
+
+    `hold_id` is the shipment the units will leave in, or `waiting` for units the inventory
+    service set aside for a backordered line when stock arrived (first come, first served); the
+    order turns those into a shipment's hold when it plans one. Rows written before holds had
+    ids have `hold_id` ''.
+    """
 
     __tablename__ = "reservations"
     __table_args__ = (Index("ix_reservations_sku_location", "sku", "location_id"),)
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hold_id: Mapped[str] = mapped_column(String(128), primary_key=True, server_default="")
     line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
@@ -173,6 +180,28 @@ class Reservation(Base):
     status: Mapped[str] = mapped_column(String(16), default="held")
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
+
+
+class Backorder(Base):
+    """Units of an order line that no location could supply: the queue stock arrivals serve.
+
+    Served oldest first: when a location gains available units of the SKU, waiting lines that
+    may ship from there take them in `queued_at` order (ties by order id), each as much as it
+    still needs, before any younger line or new order can. `queued_at` is kept while the line
+    waits, so a line that was served in part keeps its place for the rest.
+    """
+
+    __tablename__ = "backorders"
+    __table_args__ = (Index("ix_backorders_sku_queued", "sku", "queued_at"),)
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    # Units still without any hold (0 while the order turns what it was given into a shipment).
+    quantity: Mapped[int] = mapped_column(Integer)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    # Locations the line may ship from (its routing profile and exclusions); empty: any.
+    eligible_locations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    queued_at: Mapped[datetime] = _now()
 
 
 class Order(Base):

@@ -16,6 +16,7 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.returns import ReturnActivities
 from activities.shipping import ShippingActivities
+from activities.sweeper import SweeperActivities
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from integrations.carriers.protocol import Carrier
@@ -98,7 +99,10 @@ def activities_for(
         sessions, settings, integrations.channel_pullers, integrations.channel_endpoints
     )
     forecasting = ForecastingActivities(sessions)
-    returns = ReturnActivities(sessions, integrations.carriers, settings.public_base_url())
+    returns = ReturnActivities(sessions)
+    sweeper = SweeperActivities(
+        sessions, integrations.gateway, integrations.carriers, integrations.warehouse
+    )
     return [
         channels.pull_channel_orders,
         channels.push_inventory,
@@ -115,13 +119,14 @@ def activities_for(
         payments.void_payment,
         payments.refund_payment,
         shipping.buy_label,
+        shipping.hand_over_parcel,
         shipping.void_label,
         shipping.poll_tracking,
         warehouse.release_to_location,
         warehouse.cancel_release,
         notifications.send_notification,
-        returns.buy_return_label,
         returns.price_skus,
         returns.record_return,
         returns.apply_dispositions,
+        sweeper.sweep_abandoned_orders,
     ]

@@ -18,9 +18,11 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from activities.io import SweepInput
 from config.settings import Settings
 from domain.forecast import ForecastParams
 from workflows.forecast import ForecastInput, ForecastWorkflow
+from workflows.sweeper import OrderSweepWorkflow
 
 log = structlog.get_logger(__name__)
 FORECAST_SCHEDULE_ID = "oms-forecast"
@@ -28,6 +30,8 @@ FORECAST_WORKFLOW_ID = "oms-forecast-run"
 FORECAST_EVERY = timedelta(days=1)
 # Under a small --time-scale a day passes in seconds; never run more often than this.
 MIN_INTERVAL = timedelta(minutes=1)
+# Abandoned orders are looked for every few minutes (real time: held stock is lost sales).
+SWEEP_EVERY = timedelta(minutes=5)
 
 
 def forecast_interval(settings: Settings) -> timedelta:
@@ -55,17 +59,49 @@ async def ensure_forecast_schedule(
     client: Client, settings: Settings, params: ForecastParams | None = None
 ) -> str:
     """Create the forecast schedule, or update it to this version's definition; returns its id."""
-    schedule = forecast_schedule(settings, params)
+    return await ensure_schedule(
+        client, FORECAST_SCHEDULE_ID, forecast_schedule(settings, params), trigger=True
+    )
+
+
+def sweep_schedule_id(settings: Settings) -> str:
+    """One sweeper per deployment (its task queue), even in a shared namespace."""
+    return f"oms-sweep-{settings.task_queue}"
+
+
+def sweep_schedule(settings: Settings) -> Schedule:
+    """The schedule that runs OrderSweepWorkflow every few minutes on the OMS task queue."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            OrderSweepWorkflow.run,
+            SweepInput(task_queue=settings.task_queue),
+            id=f"{sweep_schedule_id(settings)}-run",
+            task_queue=settings.task_queue,
+            execution_timeout=timedelta(hours=1),
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SWEEP_EVERY)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_sweep_schedule(client: Client, settings: Settings) -> str:
+    """Create the sweeper's schedule, or update it to this version's definition."""
+    return await ensure_schedule(client, sweep_schedule_id(settings), sweep_schedule(settings))
+
+
+async def ensure_schedule(
+    client: Client, schedule_id: str, schedule: Schedule, *, trigger: bool = False
+) -> str:
+    """Create a schedule, or update it in place (a schedule ops paused stays paused)."""
     try:
-        await client.create_schedule(FORECAST_SCHEDULE_ID, schedule, trigger_immediately=True)
-        log.info("forecast schedule created", schedule_id=FORECAST_SCHEDULE_ID)
+        await client.create_schedule(schedule_id, schedule, trigger_immediately=trigger)
+        log.info("schedule created", schedule_id=schedule_id)
     except ScheduleAlreadyRunningError:
 
         def replace(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            # Keep the live state: a schedule ops paused stays paused across deploys.
             schedule.state = current.description.schedule.state
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(FORECAST_SCHEDULE_ID).update(replace)
-        log.info("forecast schedule updated", schedule_id=FORECAST_SCHEDULE_ID)
-    return FORECAST_SCHEDULE_ID
+        await client.get_schedule_handle(schedule_id).update(replace)
+        log.info("schedule updated", schedule_id=schedule_id)
+    return schedule_id

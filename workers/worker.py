@@ -18,15 +18,18 @@ from activities.stock_relay import StockChangeRelay
 from config import temporal
 from config.settings import Settings
 from domain.commands import FulfilmentEvent
+from domain.errors import Refused
+from services import fulfilment
 from store.db import Database
 from workers.assembly import Integrations, activities_for, build_integrations
-from workers.schedules import ensure_forecast_schedule
+from workers.schedules import ensure_forecast_schedule, ensure_sweep_schedule
 from workers.temporal_setup import ensure_search_attributes
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.forecast import ForecastWorkflow
 from workflows.inventory_sync import InventorySyncWorkflow
-from workflows.order import OrderWorkflow
+from workflows.order.workflow import OrderWorkflow
 from workflows.returns import ReturnWorkflow
+from workflows.sweeper import OrderSweepWorkflow
 from workflows.tracking import ShipmentTrackingWorkflow
 
 log = structlog.get_logger(__name__)
@@ -37,6 +40,7 @@ WORKFLOWS: Sequence[type] = (
     ChannelPullWorkflow,
     ForecastWorkflow,
     ReturnWorkflow,
+    OrderSweepWorkflow,
 )
 # Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
 GRACEFUL_SHUTDOWN = timedelta(seconds=60)
@@ -63,18 +67,16 @@ def build_worker(
 
 
 async def warehouse_events_to_workflows(client: Client, event: Any) -> None:
-    """Deliver a sandbox warehouse event as the signal a real WMS would cause via the API."""
-    handle = client.get_workflow_handle(event.workflow_id)
+    """Deliver a sandbox warehouse event as the report a real WMS would make via the API.
+
+    A refusal is an answer, not a failure: the building is told and stops sending it (a real
+    WMS would intercept the parcel).
+    """
+    report = FulfilmentEvent(shipment_id=event.shipment_id, type=event.type, at=event.at)
     try:
-        await handle.signal(
-            "fulfilment_event",
-            FulfilmentEvent(shipment_id=event.shipment_id, type=event.type, at=event.at),
-        )
-    except Exception as err:
-        if "not found" in str(err).lower() or "completed" in str(err).lower():
-            log.info("order closed; dropping warehouse event", shipment_id=event.shipment_id)
-            return
-        raise
+        await fulfilment.report(client, event.workflow_id, report)
+    except Refused as refusal:
+        log.info("warehouse event refused", shipment_id=event.shipment_id, reason=refusal.message)
 
 
 def warehouse_poll_seconds(settings: Settings) -> float:
@@ -119,6 +121,7 @@ async def run_worker(settings: Settings) -> None:
     client = await temporal.connect(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_forecast_schedule(client, settings)
+    await ensure_sweep_schedule(client, settings)
     integrations = build_integrations(settings, sessions)
     worker = build_worker(client, settings, sessions, integrations)
     stop = asyncio.Event()

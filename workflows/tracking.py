@@ -10,8 +10,8 @@ from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities import contracts as act
     from activities import io
-    from activities.shipping import ShippingActivities
     from domain.commands import TrackingUpdate
     from domain.timings import Timings
     from workflows import policies
@@ -53,15 +53,14 @@ class ShipmentTrackingWorkflow:
         exception_for = inp.exception_for_s
         polls = inp.polls
         while True:
-            result = await workflow.execute_activity_method(
-                ShippingActivities.poll_tracking,
+            result = await act.poll_tracking.run(
                 io.PollTrackingInput(
                     order_id=inp.order_id,
                     shipment_id=inp.shipment_id,
                     carrier=inp.carrier,
                     tracking_number=inp.tracking_number,
                 ),
-                **policies.TRACKING,
+                policies.TRACKING,
             )
             polls += 1
             if result.status != self._status:

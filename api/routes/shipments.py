@@ -12,7 +12,8 @@ from sqlalchemy import select
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import ApiError
 from domain.commands import FulfilmentEvent
-from store.tables import Order, ShipmentDocument
+from services import fulfilment
+from store.tables import ShipmentDocument
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
@@ -25,26 +26,23 @@ class ShipmentEventIn(BaseModel):
     at: datetime | None = None
 
 
-def order_id_of(shipment_id: str) -> str:
-    """Shipment ids are `<order_id>-S<n>`."""
-    order_id, sep, seq = shipment_id.rpartition("-S")
-    if not sep or not seq.isdigit():
-        raise ApiError(404, "not_found", f"no shipment {shipment_id!r}")
-    return order_id
-
-
 @router.post(
-    "/{shipment_id}/events", status_code=202, dependencies=[Depends(require("shipments:write"))]
+    "/{shipment_id}/events",
+    status_code=202,
+    dependencies=[Depends(require("shipments:write"))],
+    responses={409: {"description": "The order cannot take this report; `message` says why"}},
 )
 async def shipment_event(
     shipment_id: str, body: ShipmentEventIn, session: SessionDep, client: TemporalDep
 ) -> dict[str, str]:
-    """A WMS reports `picked`, `packed` or `shipped`; delivered to the order as a signal."""
+    """A WMS reports `picked`, `packed` or `shipped`; 409 when the order must refuse it.
+
+    A `shipped` for a shipment whose release was withdrawn (a cancel, hold or reroute reached
+    the warehouse first) is refused so the warehouse stops the parcel.
+    """
     event = FulfilmentEvent(shipment_id=shipment_id, type=body.type, at=body.at)
-    row = await session.get(Order, order_id_of(shipment_id))
-    if row is None or not any(s.get("shipment_id") == shipment_id for s in row.shipments):
-        raise ApiError(404, "not_found", f"no shipment {shipment_id!r}")
-    await client.get_workflow_handle(row.workflow_id).signal("fulfilment_event", event)
+    workflow_id = await fulfilment.workflow_for(session, shipment_id)
+    await fulfilment.report(client, workflow_id, event)
     return {"shipment_id": shipment_id, "type": event.type, "status": "accepted"}
 
 

@@ -172,6 +172,15 @@ class EasyPostCarrier:
         refund = Decimal("0") if status == "not_applicable" else Decimal(cost)
         return LabelVoid(label_id=label_id, refund_amount=q(refund), voided_at=datetime.now(UTC))
 
+    async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
+        """Put the shipment on a ScanForm (EasyPost's manifest) so the carrier accepts it."""
+        await self._api(
+            "POST",
+            "scan_forms",
+            json={"shipments": [{"id": label_id}]},
+            missing=UnknownLabel,
+        )
+
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Create (or fetch: EasyPost dedupes by code) the tracker and map its history."""
         tracker = await self._api(

@@ -124,6 +124,11 @@ class Carrier(Protocol):
         """Void an unused label (idempotent); `LabelAlreadyUsed` once it has been scanned."""
         ...
 
+    async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
+        """The parcel left the building with this label (manifest / SCAN form): tracking
+        starts with the carrier's acceptance scan. Idempotent."""
+        ...
+
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Current status and scan history (`UnknownTracking` if the number is unknown)."""
         ...

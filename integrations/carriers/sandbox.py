@@ -144,6 +144,14 @@ class SandboxCarrier:
                 voided_at=row.voided_at,
             )
 
+    async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
+        """Accept the parcel (the label must be ours and live)."""
+        await self._network()
+        async with self._reads() as session:
+            row = await session.get(SandboxLabel, label_id)
+        if row is None or row.carrier != self.name:
+            raise UnknownLabel("unknown_label", f"No {self.name} label {label_id}.")
+
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Where the parcel is now, derived from the label and the clock."""
         await self._network()

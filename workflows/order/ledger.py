@@ -1,0 +1,137 @@
+"""The order's money: authorize once, capture what each shipment carried, refund, void the rest.
+
+Every gateway call carries an idempotency key from the workflow id and the step, so a retry
+after a crash (even between the gateway's answer and the activity's completion) never charges
+twice. The ledger's entries are the order's payment history as the API shows it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as act
+    from activities import io
+    from domain.order_state import PaymentEntry
+    from domain.shipments import ShipmentState
+    from workflows import policies
+    from workflows.order.context import CHANNEL_PAID, RECOMPOSED, OrderContext
+
+
+class PaymentLedger:
+    """Authorization, captures, refunds and the void, kept in the order's `payment` state."""
+
+    def __init__(self, ctx: OrderContext) -> None:
+        self._ctx = ctx
+        self._pay = ctx.s.payment
+
+    async def authorize(self) -> None:
+        """Hold the order total on the customer's card (marketplaces and free orders skip it)."""
+        ctx, order = self._ctx, self._ctx.s.order
+        if order.payment.token.startswith(CHANNEL_PAID):
+            # Marketplaces (Amazon, eBay, Etsy, Walmart) collect the money; we never touch a card.
+            entry = PaymentEntry(kind="authorization", amount=order.total, status="paid_on_channel")
+            self._pay.entries.append(entry)
+            ctx.event("payment_collected_by_channel", {"amount": str(order.total)})
+            await ctx.project()
+            return
+        if order.total <= 0 and workflow.patched(RECOMPOSED):
+            # Nothing to charge (a fully discounted order): a gateway refuses a zero amount.
+            ctx.event("payment_not_required", {"amount": str(order.total)})
+            await ctx.project()
+            return
+        auth = await act.authorize_payment.run(
+            io.AuthorizeInput(
+                idempotency_key=ctx.key("authorize"),
+                order_id=ctx.s.order_id,
+                amount=order.total,
+                currency=order.currency,
+                token=order.payment.token,
+            ),
+            policies.PAYMENT,
+        )
+        self._pay.authorization_id, self._pay.authorized = auth.authorization_id, auth.amount
+        self._pay.entries.append(
+            PaymentEntry(kind="authorization", amount=auth.amount, status="ok")
+        )
+        ctx.event("payment_authorized", {"amount": str(auth.amount)})
+        await ctx.project()
+
+    @property
+    def uncaptured(self) -> Decimal:
+        """What the authorization still holds beyond what was captured."""
+        if not self._pay.authorization_id or self._pay.voided:
+            return Decimal("0")
+        return max(Decimal("0"), self._pay.authorized - self._pay.captured)
+
+    @property
+    def refundable(self) -> Decimal:
+        """What was captured and not refunded yet."""
+        return max(Decimal("0"), self._pay.captured - self._pay.refunded)
+
+    async def capture(self, sh: ShipmentState) -> None:
+        """Capture what one shipment carried (once)."""
+        pay, ctx = self._pay, self._ctx
+        if sh.captured or not pay.authorization_id or sh.capture_amount <= 0:
+            return
+        result = await act.capture_payment.run(
+            io.PaymentOpInput(
+                idempotency_key=ctx.key("capture", sh.shipment_id),
+                order_id=ctx.s.order_id,
+                authorization_id=pay.authorization_id,
+                amount=sh.capture_amount,
+            ),
+            policies.PAYMENT,
+        )
+        sh.captured = True
+        pay.captured += result.amount
+        pay.entries.append(
+            PaymentEntry(
+                kind="capture", amount=result.amount, status=result.status, reference=sh.shipment_id
+            )
+        )
+        ctx.event("payment_captured", {"shipment_id": sh.shipment_id, "amount": str(result.amount)})
+
+    async def refund(self, amount: Decimal, reference: str) -> Decimal:
+        """Give back part of what was captured (once per reference); returns what was refunded."""
+        pay, ctx = self._pay, self._ctx
+        if not pay.authorization_id or amount <= 0:
+            return Decimal("0")
+        result = await act.refund_payment.run(
+            io.PaymentOpInput(
+                idempotency_key=ctx.key("refund", reference),
+                order_id=ctx.s.order_id,
+                authorization_id=pay.authorization_id,
+                amount=amount,
+            ),
+            policies.PAYMENT,
+        )
+        pay.refunded += result.amount
+        pay.entries.append(
+            PaymentEntry(
+                kind="refund", amount=result.amount, status=result.status, reference=reference
+            )
+        )
+        ctx.event("payment_refunded", {"amount": str(result.amount), "reference": reference})
+        await ctx.notify("refund_issued", {"amount": str(result.amount)}, reference)
+        return Decimal(result.amount)
+
+    async def void_rest(self) -> None:
+        """Release whatever the authorization holds beyond what was captured."""
+        pay, ctx = self._pay, self._ctx
+        if self.uncaptured <= 0:
+            return
+        assert pay.authorization_id
+        result = await act.void_payment.run(
+            io.PaymentOpInput(
+                idempotency_key=ctx.key("void"),
+                order_id=ctx.s.order_id,
+                authorization_id=pay.authorization_id,
+            ),
+            policies.UNDO,
+        )
+        pay.voided = True
+        pay.entries.append(PaymentEntry(kind="void", amount=result.amount, status=result.status))
+        ctx.event("payment_voided", {"amount": str(result.amount)})
