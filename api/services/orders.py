@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import ApiError
 from api.schemas import OrderView, PaymentView
 from config.settings import Settings
+from domain.errors import InvalidInput
 from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from domain.order_state import OrderState
 from domain.timings import OrderInput
@@ -41,12 +42,14 @@ async def check_catalogue(session: AsyncSession, order: CanonicalOrder) -> None:
     problems = address_problems(order.ship_to)
     if problems:
         field, message = problems[0]
-        raise ApiError(422, "invalid_address", message, field)
+        raise InvalidInput(message, field, code="invalid_address")
     skus = {line.sku for line in order.lines}
     known = set((await session.scalars(select(Sku.sku).where(Sku.sku.in_(skus)))).all())
     for index, line in enumerate(order.lines):
         if line.sku not in known:
-            raise ApiError(422, "unknown_sku", f"unknown SKU {line.sku!r}", f"lines[{index}].sku")
+            raise InvalidInput(
+                f"unknown SKU {line.sku!r}", f"lines[{index}].sku", code="unknown_sku"
+            )
 
 
 async def submit(
