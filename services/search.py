@@ -137,9 +137,12 @@ def _prefix(session: AsyncSession, column: Any, prefix: str) -> ColumnElement[bo
     Byte order on both sides: SQLite compares text bytewise (BINARY), and PostgreSQL's `~>=~`
     and `~<~` do so whatever the collation (the `varchar_pattern_ops` index serves them).
     """
-    last = ord(prefix[-1])
-    # The least string above every string that starts with `prefix` (none past U+10FFFF).
-    above = prefix[:-1] + chr(last + 1) if last < 0x10FFFF else None
+    # The least string above every string that starts with `prefix` (none past U+10FFFF);
+    # surrogates cannot be encoded, and no text holds one, so the bound skips them.
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    above = prefix[:-1] + chr(following) if following <= 0x10FFFF else None
     if session.get_bind().dialect.name == "postgresql":
         at_least = column.op("~>=~", is_comparison=True)(prefix)
         below = column.op("~<~", is_comparison=True)(above) if above is not None else None

@@ -97,6 +97,9 @@ async def test_q_wildcards_are_literal(read_model: ReadModel) -> None:
     assert await ids(read_model, q="%") == []
     assert await ids(read_model, q="a_n") == []
     assert await ids(read_model, q="ann lee") != []
+    # Whatever the last character, the prefix's upper bound is text both databases take.
+    for last in ("\ud7ff", "\U0010ffff", "\x7f"):
+        assert await ids(read_model, q=f"ord_{last}") == []
 
 
 async def test_bad_cursors_name_the_cursor(read_model: ReadModel) -> None:
