@@ -88,25 +88,24 @@ async def _index_shipments(session: AsyncSession, snapshots: Sequence[OrderSnaps
     for s in snapshots:
         if s.order_id not in newest or s.version > newest[s.order_id].version:
             newest[s.order_id] = s
-    versions = await session.execute(
-        select(_orders.c.order_id, _orders.c.version).where(_orders.c.order_id.in_(list(newest)))
+    # One read for both: each order's version now, and the shipment rows it has.
+    rows = await session.execute(
+        select(_orders.c.order_id, _orders.c.version, *(_shipments.c[c] for c in _SHIPMENT_COLUMNS))
+        .select_from(_orders.outerjoin(_shipments, _shipments.c.order_id == _orders.c.order_id))
+        .where(_orders.c.order_id.in_(list(newest)))
     )
-    stored_versions = {order_id: version for order_id, version in versions}
+    versions: dict[str, int] = {}
+    stored: dict[str, set[tuple[Any, ...]]] = {}
+    for order_id, version, *values in rows:
+        versions[order_id] = version
+        shipments = stored.setdefault(order_id, set())
+        if values[0] is not None:  # the outer join's row of an order without shipments
+            shipments.add(tuple(values))
     wanted = {
         order_id: _shipment_rows(s)
         for order_id, s in newest.items()
-        if stored_versions.get(order_id) == s.version
+        if versions.get(order_id) == s.version
     }
-    if not wanted:
-        return
-    stored: dict[str, set[tuple[Any, ...]]] = {order_id: set() for order_id in wanted}
-    rows = await session.execute(
-        select(_shipments.c.order_id, *(_shipments.c[c] for c in _SHIPMENT_COLUMNS)).where(
-            _shipments.c.order_id.in_(list(wanted))
-        )
-    )
-    for order_id, *values in rows:
-        stored[order_id].add(tuple(values))
     changed = [
         order_id
         for order_id, new in wanted.items()
