@@ -16,13 +16,13 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from api.services import channels as ingest
 from config.settings import Settings
 from domain.atp import channel_atp
 from integrations.channels.base import InventoryLevel
 from integrations.channels.endpoints import ChannelEndpoint
 from integrations.channels.pull import Puller
 from integrations.channels.registry import PULL_TOPIC
+from services import channels as ingest
 from store import inventory
 from store.channel_tables import (
     ChannelBuffer,

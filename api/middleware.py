@@ -18,8 +18,6 @@ from urllib.parse import urlsplit
 
 import structlog
 from fastapi import FastAPI
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,7 +25,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from config.settings import Settings
 
 log = structlog.get_logger(__name__)
-MIB = 1024 * 1024
 # Probes and scrapers must never be throttled, or an outage of our own making follows.
 UNLIMITED_PATHS = frozenset({"/healthz", "/livez", "/metrics"})
 WEBHOOK_PREFIX = "/v1/channels/"
@@ -40,25 +37,6 @@ DOCS_CSP = (
     "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
 )
-
-
-class SecuritySettings(BaseSettings):
-    """Limits of the HTTP edge, from `OMS_*` variables (to move into `Settings` later)."""
-
-    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
-
-    rate_limit_enabled: bool = True
-    # Per API key (or client IP without one): sustained requests per second and burst size.
-    rate_limit_rps: float = Field(default=50.0, gt=0)
-    rate_limit_burst: int = Field(default=200, ge=1)
-    # Channel webhooks carry no API key: limited per client IP.
-    webhook_rate_limit_rps: float = Field(default=50.0, gt=0)
-    webhook_rate_limit_burst: int = Field(default=200, ge=1)
-    # Only behind a proxy that sets X-Forwarded-For; otherwise clients could pick their bucket.
-    trust_forwarded_for: bool = False
-    max_body_bytes: int = Field(default=1 * MIB, ge=1)
-    # The Temporal UI decodes whole pages of history in one request.
-    codec_max_body_bytes: int = Field(default=8 * MIB, ge=1)
 
 
 def error_body(code: str, message: str, field: str | None = None) -> bytes:
@@ -115,7 +93,7 @@ def client_ip(scope: Scope, trust_forwarded_for: bool) -> str:
 class RateLimitMiddleware:
     """429 with Retry-After once a caller's bucket is empty."""
 
-    def __init__(self, app: ASGIApp, limits: SecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, limits: Settings) -> None:
         self.app, self.limits = app, limits
         self.api = TokenBuckets(limits.rate_limit_rps, limits.rate_limit_burst)
         self.webhooks = TokenBuckets(limits.webhook_rate_limit_rps, limits.webhook_rate_limit_burst)
@@ -153,7 +131,7 @@ class _BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """413 for bodies over the limit: by Content-Length up front, or counted while streaming."""
 
-    def __init__(self, app: ASGIApp, limits: SecuritySettings) -> None:
+    def __init__(self, app: ASGIApp, limits: Settings) -> None:
         self.app, self.limits = app, limits
 
     def _limit(self, path: str) -> int:
@@ -307,12 +285,11 @@ class CodecCorsMiddleware:
         await self.app(scope, receive, send)
 
 
-def install(app: FastAPI, settings: Settings, limits: SecuritySettings | None = None) -> None:
-    """Install the OMS middleware stack on `app` (limits from `OMS_*` unless given)."""
-    limits = limits or SecuritySettings()
+def install(app: FastAPI, settings: Settings) -> None:
+    """Install the OMS middleware stack on `app`, its limits from `settings`."""
     # Starlette wraps in reverse order of addition: the last added runs first.
-    app.add_middleware(BodyLimitMiddleware, limits=limits)
-    if limits.rate_limit_enabled:
-        app.add_middleware(RateLimitMiddleware, limits=limits)
+    app.add_middleware(BodyLimitMiddleware, limits=settings)
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, limits=settings)
     app.add_middleware(CodecCorsMiddleware, origins=ui_origins(settings.temporal_ui_url))
     app.add_middleware(SecurityHeadersMiddleware)

@@ -71,6 +71,8 @@ class OrderSummary(BaseModel):
     order_id: str
     channel: str
     external_id: str
+    # The channel's order number as its customers see it ("#1001"); else the external id.
+    order_number: str = ""
     status: str
     total: str
     currency: str

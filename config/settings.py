@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -10,6 +11,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.timings import Timings
+
+MIB = 1024 * 1024
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,33 @@ class Settings(BaseSettings):
     # Worker tuning.
     max_concurrent_activities: int = 200
     max_concurrent_workflow_tasks: int = 100
+
+    # ---- HTTP edge (api/middleware.py) ----
+    rate_limit_enabled: bool = True
+    # Per API key (or client IP without one): sustained requests per second and burst size.
+    rate_limit_rps: float = Field(default=50.0, gt=0)
+    rate_limit_burst: int = Field(default=200, ge=1)
+    # Channel webhooks carry no API key: limited per client IP.
+    webhook_rate_limit_rps: float = Field(default=50.0, gt=0)
+    webhook_rate_limit_burst: int = Field(default=200, ge=1)
+    # Only behind a proxy that sets X-Forwarded-For; otherwise clients could pick their bucket.
+    trust_forwarded_for: bool = False
+    max_body_bytes: int = Field(default=1 * MIB, ge=1)
+    # The Temporal UI decodes whole pages of history in one request.
+    codec_max_body_bytes: int = Field(default=8 * MIB, ge=1)
+
+    # ---- ops dashboard (api/dashboard) ----
+    # Without OMS_SESSION_SECRET each process signs with its own random secret: sign-ins do not
+    # survive a restart and do not work across API replicas, which is only right for `oms up`.
+    session_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_urlsafe(32)))
+    session_max_age_s: int = Field(default=8 * 3600, ge=60)
+    session_https_only: bool = False
+    # Exceptions queue thresholds, in business hours (scaled by OMS_TIME_SCALE).
+    backorder_alert_hours: float = Field(default=48.0, gt=0)
+    stuck_after_hours: float = Field(default=24.0, gt=0)
+    exceptions_lookback_days: float = Field(default=14.0, gt=0)
+    # A location's available units at or under this are flagged low (absent a forecast).
+    low_stock_units: int = Field(default=10, ge=0)
 
     def database_url_resolved(self) -> str:
         """The database URL, defaulting to a SQLite file in the data dir."""

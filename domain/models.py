@@ -73,6 +73,8 @@ class CanonicalOrder(Strict):
 
     channel: Channel
     external_id: str = Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")
+    # The number the channel shows the customer (Shopify's "#1001"); absent, the external id is.
+    order_number: str | None = Field(default=None, min_length=1, max_length=64)
     customer: Customer
     ship_to: Address
     lines: list[OrderLine] = Field(min_length=1, max_length=500)
@@ -91,6 +93,11 @@ class CanonicalOrder(Strict):
                 raise ValueError(f"lines[{index}].line_id: duplicate line_id {line.line_id!r}")
             seen.add(line.line_id)
         return self
+
+    @property
+    def display_number(self) -> str:
+        """The order number the customer knows: the channel's own, else the external id."""
+        return self.order_number or self.external_id
 
     @property
     def merchandise_total(self) -> Decimal:

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, LargeBinary, and_, delete, func, inspect, or_, select
+from sqlalchemy import JSON, ColumnElement, LargeBinary, delete, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import store.channel_tables  # noqa: F401  (registers the dead-letter table when it exists)
 from domain.forecast import ForecastParams, SkuForecast
 from domain.kpis import KPI_EVENTS, EventFact, OrderFact, StockFact
 from store.analytics_tables import Forecast
-from store.tables import Base, Order, OrderEvent, OrderLine, Reservation, Sku, StockLevel
+from store.tables import Base, Order, OrderEvent, OrderLine, Sku, StockLevel
 
 # KPIs load order facts into memory; past this many orders the window is cut to the newest.
 MAX_KPI_ORDERS = 50_000
 ACTIVE_STATUSES = ("received", "in_fulfillment", "shipped")
-
-
-@dataclass(frozen=True)
-class OrderFilter:
-    """Dashboard list filters; empty fields do not filter."""
-
-    status: str = ""
-    channel: str = ""
-    location: str = ""
-    sku: str = ""
-    q: str = ""
-    date_from: date | None = None
-    date_to: date | None = None
 
 
 def _utc_day(session: AsyncSession, column: Any) -> ColumnElement[Any]:
@@ -50,59 +34,6 @@ def _midnight(day: date) -> datetime:
 
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def encode_cursor(created_at: datetime, order_id: str) -> str:
-    """An opaque keyset cursor."""
-    raw = json.dumps([created_at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str] | None:
-    """The cursor's position, or None when it is not one we issued."""
-    try:
-        at, order_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), str(order_id)
-    except (ValueError, TypeError):
-        return None
-
-
-async def search_orders(
-    session: AsyncSession, f: OrderFilter, limit: int, cursor: str = ""
-) -> tuple[list[Order], str | None]:
-    """Orders newest first with the dashboard's filters; (page, next cursor)."""
-    stmt = select(Order)
-    if f.status:
-        stmt = stmt.where(Order.status.in_(f.status.split(",")))
-    if f.channel:
-        stmt = stmt.where(Order.channel == f.channel)
-    if f.sku:
-        stmt = stmt.where(
-            Order.order_id.in_(select(OrderLine.order_id).where(OrderLine.sku == f.sku))
-        )
-    if f.location:
-        # Reservations (held, committed or released) record every location an order used.
-        located = select(Reservation.order_id).where(Reservation.location_id == f.location)
-        stmt = stmt.where(Order.order_id.in_(located))
-    if f.q:
-        q = f.q.strip()
-        stmt = stmt.where(or_(Order.order_id == q, Order.external_id == q, Order.workflow_id == q))
-    # Whole UTC days as a timestamp range, so the created_at index serves the filter.
-    if f.date_from:
-        stmt = stmt.where(Order.created_at >= _midnight(f.date_from))
-    if f.date_to:
-        stmt = stmt.where(Order.created_at < _midnight(f.date_to + timedelta(days=1)))
-    position = decode_cursor(cursor) if cursor else None
-    if position:
-        at, last = position
-        stmt = stmt.where(
-            or_(Order.created_at < at, and_(Order.created_at == at, Order.order_id < last))
-        )
-    stmt = stmt.order_by(Order.created_at.desc(), Order.order_id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt)).all())
-    page = rows[:limit]
-    more = len(rows) > limit
-    return page, encode_cursor(page[-1].created_at, page[-1].order_id) if more else None
 
 
 async def status_counts(session: AsyncSession) -> dict[str, int]:

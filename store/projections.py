@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.order_state import OrderSnapshot
 from store import events as event_store
-from store.tables import Order
+from store.tables import Order, OrderShipment
 
 # Snapshots per transaction: bounds a transaction's size (and SQLite's write lock).
 MAX_BATCH = 200
 
 _orders: Table = Order.__table__  # type: ignore[assignment]
+_shipments: Table = OrderShipment.__table__  # type: ignore[assignment]
+_SHIPMENT_COLUMNS = ("shipment_id", "location_id", "carrier", "tracking_number", "status")
 # One statement for every snapshot of a batch (executemany); the version guard keeps a late
 # retry from overwriting newer state.
 _UPDATE = (
@@ -46,7 +49,7 @@ _UPDATE = (
 
 
 async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> None:
-    """Write `snapshots` in the session's transaction: one UPDATE statement, one INSERT."""
+    """Write `snapshots` in the session's transaction: orders, their shipments, new events."""
     now = datetime.now(UTC)
     await session.execute(
         _UPDATE,
@@ -65,12 +68,71 @@ async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> No
             for s in snapshots
         ],
     )
+    await _index_shipments(session, snapshots)
     for s in snapshots:
         if s.ship_to is not None:
             row = await session.get(Order, s.order_id)
             if row is not None and row.document.get("ship_to") != s.ship_to:
                 row.document = {**row.document, "ship_to": s.ship_to}
     await event_store.append_many(session, [(s.order_id, e) for s in snapshots for e in s.events])
+
+
+async def _index_shipments(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> None:
+    """Mirror the shipments of the snapshots that won into `order_shipments`.
+
+    A snapshot won when its order row now holds its version: one that arrived late left the
+    row alone above, so it must leave the shipment rows alone too. Only orders whose shipments
+    changed are rewritten, which most projections (a status change) are not.
+    """
+    newest: dict[str, OrderSnapshot] = {}
+    for s in snapshots:
+        if s.order_id not in newest or s.version > newest[s.order_id].version:
+            newest[s.order_id] = s
+    # One read for both: each order's version now, and the shipment rows it has.
+    rows = await session.execute(
+        select(_orders.c.order_id, _orders.c.version, *(_shipments.c[c] for c in _SHIPMENT_COLUMNS))
+        .select_from(_orders.outerjoin(_shipments, _shipments.c.order_id == _orders.c.order_id))
+        .where(_orders.c.order_id.in_(list(newest)))
+    )
+    versions: dict[str, int] = {}
+    stored: dict[str, set[tuple[Any, ...]]] = {}
+    for order_id, version, *values in rows:
+        versions[order_id] = version
+        shipments = stored.setdefault(order_id, set())
+        if values[0] is not None:  # the outer join's row of an order without shipments
+            shipments.add(tuple(values))
+    wanted = {
+        order_id: _shipment_rows(s)
+        for order_id, s in newest.items()
+        if versions.get(order_id) == s.version
+    }
+    changed = [
+        order_id
+        for order_id, new in wanted.items()
+        if {tuple(r[c] for c in _SHIPMENT_COLUMNS) for r in new} != stored[order_id]
+    ]
+    if not changed:
+        return
+    await session.execute(delete(_shipments).where(_shipments.c.order_id.in_(changed)))
+    fresh = [row for order_id in changed for row in wanted[order_id]]
+    if fresh:
+        await session.execute(insert(_shipments), fresh)
+
+
+def _shipment_rows(snapshot: OrderSnapshot) -> list[dict[str, Any]]:
+    # Keyed by shipment id: a repeated entry must not fail the whole batch on the primary key.
+    rows = {
+        str(s["shipment_id"]): {
+            "order_id": snapshot.order_id,
+            "shipment_id": str(s["shipment_id"]),
+            "location_id": str(s.get("location_id") or ""),
+            "carrier": s.get("carrier"),
+            "tracking_number": s.get("tracking_number"),
+            "status": str(s.get("status") or "pending"),
+        }
+        for s in snapshot.shipments
+    }
+    return list(rows.values())
 
 
 class ProjectionWriter:

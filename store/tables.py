@@ -23,9 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import DDL
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints so Alembic migrations are stable on PostgreSQL and SQLite (batch mode).
@@ -212,6 +215,25 @@ class Order(Base):
         UniqueConstraint("channel", "external_id", name="uq_orders_channel_external_id"),
         Index("ix_orders_status", "status"),
         Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_search_number", "search_number"),
+        Index("ix_orders_search_external_id", "search_external_id"),
+        Index("ix_orders_search_email", "search_email"),
+        # PostgreSQL only: trigrams serve name substrings, byte order serves order id prefixes
+        # whatever the database's collation. SQLite can use neither (its primary key already
+        # serves the prefix range); `WHERE 0` keeps them empty there, so one model fits both.
+        Index(
+            "ix_orders_search_name_trgm",
+            "search_name",
+            postgresql_using="gin",
+            postgresql_ops={"search_name": "gin_trgm_ops"},
+            sqlite_where=text("0"),
+        ),
+        Index(
+            "ix_orders_order_id_prefix",
+            "order_id",
+            postgresql_ops={"order_id": "varchar_pattern_ops"},
+            sqlite_where=text("0"),
+        ),
     )
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(32))
@@ -233,6 +255,23 @@ class Order(Base):
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 
+    # What `GET /v1/orders?q=` matches, written at intake. The `search_*` copies are trimmed and
+    # case-folded (see services/search.py), so plain indexes serve case-insensitive lookups on
+    # both databases; `order_number` is the channel's number as its customers see it.
+    order_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    search_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    search_external_id: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    search_email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    search_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+# The trigram operator class lives in an extension; `create_all` (tests) needs it as well.
+event.listen(
+    Order.__table__,
+    "before_create",
+    DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"),
+)
+
 
 class OrderLine(Base):
     """One line per order, so the list can filter by SKU."""
@@ -245,6 +284,27 @@ class OrderLine(Base):
     line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class OrderShipment(Base):
+    """One shipment of an order as last projected: where it ships from and its tracking number.
+
+    The `shipments` JSON of the order row is what the API shows; this table makes the list's
+    location filter and the public tracking page index lookups instead of JSON scans.
+    """
+
+    __tablename__ = "order_shipments"
+    __table_args__ = (
+        Index("ix_order_shipments_location_order", "location_id", "order_id"),
+        Index("ix_order_shipments_order", "order_id"),
+        Index("ix_order_shipments_tracking_number", "tracking_number"),
+    )
+    shipment_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"))
+    location_id: Mapped[str] = mapped_column(String(64))
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32))
 
 
 class OrderEvent(Base):

@@ -9,6 +9,12 @@ from pathlib import Path
 
 from config.logging import configure_logging
 from config.settings import Settings
+from workers.options import UpOptions
+
+
+def _shown(path: Path) -> str:
+    """A relative path as a shell user writes it (`./var`, not `var`)."""
+    return str(path) if path.is_absolute() else f"./{path}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,23 +22,43 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="run the whole stack on this machine")
+    default = UpOptions()
     up.add_argument("--demo", action="store_true", help="seed locations, SKUs and stock")
-    up.add_argument("--api-port", type=int, default=8000)
-    up.add_argument("--temporal-port", type=int, default=7233)
-    up.add_argument("--ui-port", type=int, default=8233)
-    up.add_argument("--data-dir", type=Path, default=Path("./var"))
+    up.add_argument(
+        "--api-port", type=int, default=default.api_port, help="API port (default: %(default)s)"
+    )
+    up.add_argument(
+        "--temporal-port",
+        type=int,
+        default=default.temporal_port,
+        help="embedded Temporal server port (default: %(default)s)",
+    )
+    up.add_argument(
+        "--ui-port",
+        type=int,
+        default=default.ui_port,
+        help="Temporal UI port (default: %(default)s)",
+    )
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default.data_dir,
+        help=f"databases, keys and logs (default: {_shown(default.data_dir)})",
+    )
     up.add_argument(
         "--time-scale",
         type=float,
-        default=1.0,
-        help="multiply every business delay (0.001 plays a week in minutes)",
+        default=default.time_scale,
+        help="multiply every business delay (0.001 plays a week in minutes; default: %(default)s)",
     )
     up.add_argument(
         "--temporal-address",
         default=None,
         help="use an existing Temporal server (HOST:PORT) instead of starting one",
     )
-    up.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    up.add_argument(
+        "--host", default=default.host, help="interface to listen on (default: %(default)s)"
+    )
 
     sub.add_parser("worker", help="run a Temporal worker (configured by OMS_* variables)")
     sub.add_parser("api", help="run the HTTP API (configured by OMS_* variables)")
@@ -44,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--rate", type=float, default=10.0, help="deliveries per second")
     sim.add_argument("--channel", choices=["shopify", "woocommerce", "mixed"], default="mixed")
     sim.add_argument("--duplicates", type=float, default=0.1, help="share of deliveries resent")
-    sim.add_argument("--api", default="http://127.0.0.1:8000")
+    sim.add_argument("--api", default=default.api_url(), help="the OMS API (default: %(default)s)")
     sim.add_argument("--key", default=None, help="ops API key: also report open dead letters")
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--shopify-secret", default=None)
@@ -63,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "up":
-        from workers.embedded import UpOptions, run_up
+        from workers.embedded import run_up
 
         if args.time_scale <= 0:
             print("oms up: --time-scale must be greater than 0", file=sys.stderr)

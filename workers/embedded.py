@@ -28,6 +28,7 @@ from config.codec import ensure_payload_key
 from config.settings import Settings
 from store import migrate
 from store.db import create_engine, session_factory
+from workers.options import UpOptions
 from workers.seed import seed_demo
 from workflows.search_attributes import REGISTRY
 
@@ -39,20 +40,6 @@ DEV_WEBHOOK_SECRET = "oms-dev-webhook-secret"  # the same as `oms simulate` sign
 
 class StartupError(Exception):
     """The stack cannot start; the message tells the user what to do."""
-
-
-@dataclass
-class UpOptions:
-    """Flags of `oms up`."""
-
-    demo: bool = False
-    api_port: int = 8000
-    temporal_port: int = 7233
-    ui_port: int = 8233
-    data_dir: Path = Path("./var")
-    time_scale: float = 1.0
-    temporal_address: str | None = None
-    host: str = "127.0.0.1"
 
 
 @dataclass

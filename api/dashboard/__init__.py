@@ -12,21 +12,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from api.dashboard.settings import DashboardSettings, dashboard_settings
 from config.settings import Settings
 
 SESSION_COOKIE = "oms_session"
 
 
-def install(app: FastAPI, settings: Settings, dashboard: DashboardSettings | None = None) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     """Add the signed session cookie the dashboard signs in with (call before the app starts)."""
-    del settings  # the session secret is the dashboard's own setting (OMS_SESSION_SECRET)
-    conf = dashboard or dashboard_settings()
     app.add_middleware(
         SessionMiddleware,
-        secret_key=conf.session_secret.get_secret_value(),
+        secret_key=settings.session_secret.get_secret_value(),
         session_cookie=SESSION_COOKIE,
-        max_age=conf.session_max_age_s,
+        max_age=settings.session_max_age_s,
         same_site="lax",  # no cross-site POSTs carry the cookie: the first CSRF defence
-        https_only=conf.session_https_only,
+        https_only=settings.session_https_only,
     )

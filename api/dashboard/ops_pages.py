@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.dashboard import charts
-from api.dashboard.web import Conf, PageKey, can, render
+from api.dashboard.web import PageKey, can, render
 from api.deps import SessionDep, SettingsDep
 from api.routes.analytics import compute_kpis, window
 from domain.kpis import EXCEPTION_EVENTS, StockFact
@@ -36,17 +36,16 @@ async def exceptions(
     key: PageKey,
     session: SessionDep,
     settings: SettingsDep,
-    conf: Conf,
     backorder_hours: Annotated[float | None, Query(gt=0, le=24 * 365)] = None,
     stuck_hours: Annotated[float | None, Query(gt=0, le=24 * 365)] = None,
 ) -> Response:
     """Orders that need a person: long backorders, failures, delivery problems, stuck runs."""
     now = datetime.now(UTC)
     # Thresholds are business hours; under --time-scale the business clock runs faster.
-    backorder_h = backorder_hours or conf.backorder_alert_hours
-    stuck_h = stuck_hours or conf.stuck_after_hours
+    backorder_h = backorder_hours or settings.backorder_alert_hours
+    stuck_h = stuck_hours or settings.stuck_after_hours
     scale = settings.time_scale
-    lookback = now - timedelta(days=conf.exceptions_lookback_days * scale)
+    lookback = now - timedelta(days=settings.exceptions_lookback_days * scale)
     queues = [
         Queue(
             "backordered",
@@ -99,7 +98,9 @@ def _flag(level: StockFact, low_units: int) -> str:
 
 
 @router.get("/inventory", response_class=HTMLResponse)
-async def inventory(request: Request, key: PageKey, session: SessionDep, conf: Conf) -> Response:
+async def inventory(
+    request: Request, key: PageKey, session: SessionDep, settings: SettingsDep
+) -> Response:
     """Stock per SKU and location, low-stock flags and the latest demand forecast."""
     if not can(key, "inventory:read"):
         return render(request, key, "not_found.html", 403, message="inventory:read required")
@@ -108,7 +109,7 @@ async def inventory(request: Request, key: PageKey, session: SessionDep, conf: C
     forecasts = await analytics.forecasts(session)
     by_sku: dict[str, list[tuple[StockFact, str]]] = defaultdict(list)
     for level in levels:
-        by_sku[level.sku].append((level, _flag(level, conf.low_stock_units)))
+        by_sku[level.sku].append((level, _flag(level, settings.low_stock_units)))
     totals = {
         sku: {
             "on_hand": sum(r.on_hand for r, _ in rows),
@@ -126,7 +127,7 @@ async def inventory(request: Request, key: PageKey, session: SessionDep, conf: C
         totals=totals,
         names=names,
         forecasts=forecasts,
-        low_units=conf.low_stock_units,
+        low_units=settings.low_stock_units,
     )
 
 

@@ -15,7 +15,9 @@ from api.deps import SessionDep, SessionsDep, SettingsDep
 from api.errors import ApiError, field_path
 from api.services import orders as service
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
+from domain.errors import BadRequest
 from domain.states import OrderStatus
+from services import search
 from store import analytics
 from store.tables import StockLevel
 
@@ -54,28 +56,32 @@ async def order_list(
     cursor: Annotated[str, Query(max_length=500)] = "",
 ) -> Response:
     """Orders across channels, newest first, with filters, search and counts by status."""
-    filters = analytics.OrderFilter(
-        status=status,
+    filters = search.OrderFilters(
+        statuses=status.split(","),
         channel=channel,
-        location=location,
         sku=sku,
+        location=location,
         q=q,
         date_from=_day(date_from),
         date_to=_day(date_to),
     )
-    rows, next_cursor = await analytics.search_orders(session, filters, PAGE_SIZE, cursor)
+    try:
+        page = await search.search_orders(session, filters, PAGE_SIZE, cursor)
+    except BadRequest as err:  # a cursor edited by hand, or a NUL in the search
+        message = f"{err.field}: {err.message}" if err.field else err.message
+        return render(request, key, "not_found.html", status_code=400, message=message)
     params = dict(request.query_params)
     params.pop("cursor", None)
     return render(
         request,
         key,
         "orders.html",
-        orders=rows,
-        next_cursor=next_cursor,
+        orders=page.orders,
+        next_cursor=page.next_cursor,
         counts=await analytics.status_counts(session),
         statuses=[s.value for s in OrderStatus],
         options=await analytics.filter_options(session),
-        f=filters,
+        f={"status": status, "channel": channel, "location": location, "sku": sku, "q": q},
         raw={"date_from": date_from, "date_to": date_to},
         params=params,
     )

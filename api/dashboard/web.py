@@ -15,7 +15,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from api import auth
-from api.dashboard.settings import DashboardSettings, dashboard_settings
 from store.tables import ApiKey
 
 HERE = Path(__file__).parent
@@ -94,7 +93,6 @@ async def page_key(request: Request) -> ApiKey:
 
 
 PageKey = Annotated[ApiKey, Depends(page_key)]
-Conf = Annotated[DashboardSettings, Depends(dashboard_settings)]
 
 
 def can(key: ApiKey, permission: str) -> bool:

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, SecretStr
-from temporalio.service import RPCError
 
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.errors import ApiError
-from api.services import channels as service
 from integrations.channels import shopify, woocommerce
 from integrations.channels.base import signature_valid
+from services import channels as service
 
-log = structlog.get_logger(__name__)
 router = APIRouter(tags=["channels"])
 # Real order payloads are tens of kilobytes; refuse absurd bodies before reading them.
 MAX_BODY_BYTES = 2 * 1024 * 1024
@@ -72,16 +70,20 @@ def _kept(request: Request, names: Sequence[str]) -> dict[str, str]:
     return {name: request.headers[name] for name in names if name in request.headers}
 
 
+def _answer(outcome: service.Outcome) -> JSONResponse:
+    """The channel's answer: 422 with the reason for a payload that cannot become an order;
+    everything else is acknowledged with 200, so the channel stops redelivering it."""
+    body = {k: v for k, v in asdict(outcome).items() if v not in (None, "", False)}
+    status = 422 if outcome.status == "rejected" else 200
+    return JSONResponse(body | {"status": outcome.status}, status_code=status)
+
+
 async def _receive(request: Request, delivery: service.Delivery) -> JSONResponse:
     app = request.app
     client = await app.state.temporal.get()
-    try:
-        outcome = await service.receive(app.state.sessions, client, app.state.settings, delivery)
-    except RPCError as err:
-        # Stored as received; a 503 makes the channel deliver again later.
-        log.warning("temporal refused the start; channel will retry", error=str(err))
-        raise ApiError(503, "temporal_unavailable", "could not start the order; retry") from err
-    return JSONResponse(outcome.body(), status_code=outcome.http_status)
+    # Unavailable (503) when Temporal is not reachable: the channel delivers again later.
+    outcome = await service.receive(app.state.sessions, client, app.state.settings, delivery)
+    return _answer(outcome)
 
 
 @router.post("/v1/channels/shopify/webhooks", responses={401: {}, 422: {}})
@@ -165,5 +167,4 @@ async def replay_dead_letter(
     settings: SettingsDep,
 ) -> JSONResponse:
     """Process a dead letter again; 200 with the order, or 422 with the reason it still fails."""
-    outcome = await service.replay(sessions, client, settings, dead_letter_id)
-    return JSONResponse(outcome.body(), status_code=outcome.http_status)
+    return _answer(await service.replay(sessions, client, settings, dead_letter_id))

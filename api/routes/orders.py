@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
-from api.schemas import OrderAccepted, OrderPage, OrderView
+from api.schemas import OrderAccepted, OrderPage, OrderSummary, OrderView
 from api.services import orders as service
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
 from domain.models import CanonicalOrder
+from services import search
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -39,26 +41,52 @@ async def create_order(
 @router.get("", response_model=OrderPage, dependencies=[Depends(require("orders:read"))])
 async def list_orders(
     session: SessionDep,
-    status: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(max_length=200, description="comma-separated")] = None,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     sku: Annotated[str | None, Query(max_length=64)] = None,
-    location: Annotated[str | None, Query(max_length=64)] = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="order, external or workflow id")
+    location: Annotated[
+        str | None, Query(max_length=64, description="where one of its shipments ships from")
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="order id prefix, external id, the channel's order number, "
+            "customer email, or part of the customer's name (any case)",
+        ),
+    ] = None,
+    date_from: Annotated[date | None, Query(description="created on or after (UTC day)")] = None,
+    date_to: Annotated[date | None, Query(description="created on or before (UTC day)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> OrderPage:
     """Orders, newest first, with filters and cursor pagination."""
-    return await service.list_orders(
-        session,
-        status=status,
+    filters = search.OrderFilters(
+        statuses=(status or "").split(","),
         channel=channel,
         sku=sku,
         location=location,
         q=q,
-        limit=limit,
-        cursor=cursor,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    page = await search.search_orders(session, filters, limit, cursor)
+    return OrderPage(
+        items=[
+            OrderSummary(
+                order_id=r.order_id,
+                channel=r.channel,
+                external_id=r.external_id,
+                order_number=r.order_number,
+                status=r.status,
+                total=str(r.total),
+                currency=r.currency,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in page.orders
+        ],
+        next_cursor=page.next_cursor,
     )
 
 

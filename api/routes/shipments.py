@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Response
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from api.deps import SessionDep, TemporalDep, require
 from api.errors import ApiError
 from domain.commands import FulfilmentEvent
-from services import fulfilment
+from services import fulfilment, tracking
 from store.tables import ShipmentDocument
 
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
@@ -91,21 +92,7 @@ public = APIRouter(tags=["tracking"])
 @public.get("/track/{tracking_number}", include_in_schema=False, response_class=Response)
 async def public_tracking(tracking_number: str, session: SessionDep) -> Response:
     """The customer's tracking link: carrier scans only, never names or addresses."""
-    from html import escape
-
-    from store.tables import OrderEvent
-
-    rows = (
-        await session.scalars(
-            select(OrderEvent)
-            .where(OrderEvent.type.like("carrier_%"))
-            .order_by(OrderEvent.at)
-            .limit(2000)
-        )
-    ).all()
-    scans = [e for e in rows if e.detail.get("tracking_number") == tracking_number]
-    if not scans:
-        raise ApiError(404, "not_found", "no tracking information yet for that number")
+    scans = await tracking.parcel_scans(session, tracking_number)
     items = "".join(
         f"<li>{escape(e.at.strftime('%Y-%m-%d %H:%M'))} UTC: "
         f"{escape(str(e.detail.get('description') or e.type))}</li>"

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -16,12 +13,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError
-from api.schemas import OrderPage, OrderSummary, OrderView, PaymentView
+from api.schemas import OrderView, PaymentView
 from config.settings import Settings
+from domain.errors import InvalidInput
 from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from domain.order_state import OrderState
 from domain.timings import OrderInput
 from domain.validation import address_problems
+from services.search import search_columns
 from store import events as event_store
 from store.db import readers
 from store.dialect import insert_for
@@ -43,12 +42,14 @@ async def check_catalogue(session: AsyncSession, order: CanonicalOrder) -> None:
     problems = address_problems(order.ship_to)
     if problems:
         field, message = problems[0]
-        raise ApiError(422, "invalid_address", message, field)
+        raise InvalidInput(message, field, code="invalid_address")
     skus = {line.sku for line in order.lines}
     known = set((await session.scalars(select(Sku.sku).where(Sku.sku.in_(skus)))).all())
     for index, line in enumerate(order.lines):
         if line.sku not in known:
-            raise ApiError(422, "unknown_sku", f"unknown SKU {line.sku!r}", f"lines[{index}].sku")
+            raise InvalidInput(
+                f"unknown SKU {line.sku!r}", f"lines[{index}].sku", code="unknown_sku"
+            )
 
 
 async def submit(
@@ -75,6 +76,7 @@ async def submit(
         "routing": {},
         "version": 0,
         "workflow_started": False,
+        **search_columns(order),
     }
     # A read: checked before the write transaction, so it holds no write lock meanwhile.
     async with readers(sessions)() as session:
@@ -146,76 +148,6 @@ async def get_view(session: AsyncSession, order_id: str, settings: Settings) -> 
         f"{settings.temporal_namespace}/workflows/{row.workflow_id}",
         created_at=row.created_at,
         updated_at=row.updated_at,
-    )
-
-
-def _encode_cursor(created_at: datetime, order_id: str) -> str:
-    raw = json.dumps([created_at.isoformat(), order_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, order_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(at), str(order_id)
-    except (ValueError, TypeError) as err:
-        raise ApiError(400, "bad_cursor", "cursor is not one this API returned", "cursor") from err
-
-
-async def list_orders(
-    session: AsyncSession,
-    *,
-    status: str | None,
-    channel: str | None,
-    sku: str | None,
-    location: str | None = None,
-    q: str | None = None,
-    limit: int,
-    cursor: str | None,
-) -> OrderPage:
-    """Orders newest first, filtered, keyset-paginated (stable under inserts)."""
-    stmt = select(Order)
-    if status:
-        stmt = stmt.where(Order.status.in_(status.split(",")))
-    if channel:
-        stmt = stmt.where(Order.channel == channel)
-    if sku:
-        stmt = stmt.where(
-            Order.order_id.in_(select(OrderLine.order_id).where(OrderLine.sku == sku))
-        )
-    if q:
-        stmt = stmt.where(or_(Order.order_id == q, Order.external_id == q, Order.workflow_id == q))
-    if cursor:
-        at, last_id = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Order.created_at < at, and_(Order.created_at == at, Order.order_id < last_id))
-        )
-    rows = list(
-        (
-            await session.scalars(
-                stmt.order_by(Order.created_at.desc(), Order.order_id.desc()).limit(limit + 1)
-            )
-        ).all()
-    )
-    if location:
-        rows = [r for r in rows if any(s.get("location_id") == location for s in r.shipments)]
-    page, more = rows[:limit], len(rows) > limit
-    return OrderPage(
-        items=[
-            OrderSummary(
-                order_id=r.order_id,
-                channel=r.channel,
-                external_id=r.external_id,
-                status=r.status,
-                total=str(r.total),
-                currency=r.currency,
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in page
-        ],
-        next_cursor=_encode_cursor(page[-1].created_at, page[-1].order_id) if more else None,
     )
 
 

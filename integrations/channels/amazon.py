@@ -27,6 +27,7 @@ from integrations.channels.base import (
     need,
     quantity,
     service_from,
+    text,
     unit_price,
 )
 from integrations.channels.pull import HttpPuller, PulledOrder, PullPage
@@ -86,6 +87,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(order, "AmazonOrderId")),
+        # Buyers see the AmazonOrderId itself.
+        order_number=text(order.get("AmazonOrderId")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

@@ -218,6 +218,13 @@ def address(where: str, **fields: Any) -> Address:
     return build(where, lambda: Address(**clean))
 
 
+def text(value: Any) -> str | None:
+    """A value as trimmed text, or None when it is missing or blank."""
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
 def canonical(**fields: Any) -> CanonicalOrder:
     """The canonical order; a validation problem is reported under its canonical field."""
     return build("order", lambda: CanonicalOrder(**fields))

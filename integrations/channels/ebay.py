@@ -26,6 +26,7 @@ from integrations.channels.base import (
     need,
     quantity,
     service_from,
+    text,
     unit_price,
 )
 from integrations.channels.pull import HttpPuller, PulledOrder, PullPage
@@ -85,6 +86,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(doc, "orderId")),
+        # Buyers see the orderId itself ("Order number" on eBay).
+        order_number=text(doc.get("orderId")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

@@ -26,6 +26,7 @@ from integrations.channels.base import (
     money,
     need,
     quantity,
+    text,
 )
 from integrations.channels.pull import HttpPuller, PulledOrder, PullPage
 
@@ -75,6 +76,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(doc, "receipt_id")),
+        # Buyers see the receipt id as their order number.
+        order_number=text(doc.get("receipt_id")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

@@ -27,6 +27,7 @@ from integrations.channels.base import (
     parse_json,
     quantity,
     service_from,
+    text,
 )
 
 CHANNEL = "shopify"
@@ -87,6 +88,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(doc, "id")),
+        # `name` is what the shop and its emails show ("#1001": prefix and suffix included).
+        order_number=text(doc.get("name")) or text(doc.get("order_number")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

@@ -27,6 +27,7 @@ from integrations.channels.base import (
     need,
     quantity,
     service_from,
+    text,
     unit_price,
 )
 from integrations.channels.pull import HttpPuller, PulledOrder, PullPage
@@ -85,6 +86,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(doc, "purchaseOrderId")),
+        # The buyer sees the customer order id; the purchase order id is the seller's.
+        order_number=text(doc.get("customerOrderId")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

@@ -25,6 +25,7 @@ from integrations.channels.base import (
     parse_json,
     quantity,
     service_from,
+    text,
     unit_price,
 )
 
@@ -87,6 +88,8 @@ def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
     return canonical(
         channel=CHANNEL,
         external_id=str(need(doc, "id")),
+        # `number` differs from `id` when a sequential-numbers plugin renumbers orders.
+        order_number=text(doc.get("number")),
         customer=customer,
         ship_to=ship_to,
         lines=lines,

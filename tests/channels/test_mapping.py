@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.models import CanonicalOrder
 from integrations.channels import amazon, ebay, etsy, shopify, walmart, woocommerce
 from integrations.channels.base import (
     CancelOrder,
@@ -23,6 +24,7 @@ from integrations.channels.base import (
 )
 from integrations.channels.pull import PullPage
 from tests.channels.conftest import payload
+from tests.conftest import canonical_order
 
 
 def lines(action: Any) -> list[tuple[str, int, Decimal]]:
@@ -157,6 +159,32 @@ async def test_walmart_orders_skip_cancelled_lines() -> None:
     assert isinstance(order, CreateOrder)
     assert order.order.ship_to.country == "US" and order.order.shipping_service == "economy"
     assert (order.order.shipping_price, order.order.tax_total) == (Decimal("4.99"), Decimal("1.60"))
+
+
+async def test_each_channel_maps_the_order_number_its_customers_see() -> None:
+    shop = shopify.interpret(
+        "orders/create", json.dumps(payload("shopify_orders_create.json")).encode()
+    )
+    woo = woocommerce.interpret(
+        "order.created",
+        json.dumps(payload("woocommerce_order.json") | {"number": "W-727"}).encode(),
+    )
+    routes = {"/v3/orders": payload("walmart_get_orders.json")}
+    puller = walmart.WalmartPuller("token", transport=recorded(routes, []))
+    (pulled,) = (await puller.fetch("2019-09-01T00:00:00+00:00")).orders
+    await puller.aclose()
+    mart = walmart.interpret(pulled.doc)
+    numbers: dict[str, tuple[str, str]] = {}
+    for action in (shop, woo, mart):
+        assert isinstance(action, CreateOrder)
+        numbers[action.order.channel] = (action.order.external_id, action.order.display_number)
+    assert numbers == {
+        "shopify": ("820982911946154508", "#9999"),
+        "woocommerce": ("727", "W-727"),
+        "walmart": ("1796277083022", "5281956426648"),
+    }
+    # A POST /v1/orders body without one: the external id is the number.
+    assert CanonicalOrder.model_validate(canonical_order("EXT-1")).display_number == "EXT-1"
 
 
 def test_reverse_requests_follow_each_api() -> None:

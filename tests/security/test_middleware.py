@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,7 +11,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from api import errors, middleware
-from api.middleware import SecuritySettings, TokenBuckets
+from api.app import create_app
+from api.middleware import TokenBuckets
 from config.settings import Settings
 from tests.conftest import ADMIN_KEY, Stack, canonical_order
 
@@ -36,7 +38,7 @@ def edge_app(**limits: object) -> FastAPI:
     async def page() -> str:
         return "<html><body>hi</body></html>"
 
-    middleware.install(app, Settings(), SecuritySettings(**limits))  # type: ignore[arg-type]
+    middleware.install(app, Settings(**limits))  # type: ignore[arg-type]
     return app
 
 
@@ -96,10 +98,26 @@ async def test_webhooks_are_limited_per_ip(tight: FastAPI) -> None:
 
 
 async def test_defaults_do_not_throttle_a_busy_client(api_stack: Stack) -> None:
-    limits = SecuritySettings()
+    limits = Settings()
     assert limits.rate_limit_rps >= 50 and limits.rate_limit_burst >= 200
     for _ in range(100):
         assert (await api_stack.get("/v1/orders?limit=1")).status_code == 200
+
+
+async def test_rate_limit_from_the_environment_reaches_the_app_middleware(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("OMS_RATE_LIMIT_RPS", "0.01")
+    monkeypatch.setenv("OMS_RATE_LIMIT_BURST", "2")
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}")
+    assert settings.rate_limit_rps == 0.01
+    # Read once, into Settings: the app must take it from there, not read the environment.
+    monkeypatch.delenv("OMS_RATE_LIMIT_RPS")
+    monkeypatch.delenv("OMS_RATE_LIMIT_BURST")
+    app = create_app(settings)
+    async with client_of(app) as http:
+        # The third call within the bucket's refill time is refused before any route runs.
+        assert [(await http.get("/v1/orders")).status_code for _ in range(3)] == [401, 401, 429]
 
 
 async def test_body_over_the_limit_by_content_length_is_413(tight: FastAPI) -> None:

@@ -2,7 +2,7 @@
 per return line
 
 Revision ID: e5f6a7b8c9d0
-Revises: d4e5f6a7b8c9
+Revises: de6bc049ef44
 Create Date: 2026-12-02 09:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e5f6a7b8c9d0"
-down_revision = "d4e5f6a7b8c9"
+down_revision = "de6bc049ef44"
 branch_labels = None
 depends_on = None
 

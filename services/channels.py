@@ -3,12 +3,16 @@
 One path serves webhooks, pulled marketplace orders and dead-letter replays, so a payload
 behaves the same however it arrived. Nothing is lost: the raw body is stored before it is
 interpreted, and whatever cannot become an order is kept as a dead letter for replay.
+
+The answer is an `Outcome`, a business fact (accepted, duplicate, rejected, ...): the API turns
+it into an HTTP response, the pull activity into counts. Requests that cannot be served raise
+`domain.errors` (`Unavailable` while Temporal is unreachable, `NotFound`, `Refused`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 import structlog
 from sqlalchemy import select, update
@@ -17,10 +21,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateS
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError
+# The order intake still lives under api/ (it moves to services/ on its own branch).
 from api.services import orders as order_service
 from config.settings import Settings
 from domain.commands import ActionRequest
+from domain.errors import InvalidInput, NotFound, Refused, Unavailable
 from domain.models import order_id_for
 from integrations.channels import registry
 from integrations.channels.base import CancelOrder, CreateOrder, MappingError
@@ -30,10 +35,16 @@ from store.tables import Order, utcnow
 
 log = structlog.get_logger(__name__)
 
+# accepted: an order (new, or one we had); duplicate: a redelivery, answered from the ledger;
+# cancelled: the channel's cancel took; ignored: nothing to do; rejected: the payload cannot
+# become an order (bad mapping, unknown SKU, unshippable address); refused: the order's process
+# said no (a cancel after shipping); deferred: too early (a cancel before its order).
+# The last three leave a dead letter to replay.
 Status = Literal["accepted", "duplicate", "cancelled", "ignored", "rejected", "refused", "deferred"]
 # A redelivery of these is answered from the ledger; `received` means the first try crashed
 # or is still running, so it is processed again (every step is idempotent).
 FINAL = frozenset({"accepted", "cancelled", "ignored", "rejected", "refused", "deferred"})
+DEAD_LETTERED = frozenset({"rejected", "refused", "deferred"})
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of a delivery."""
+    """What became of a delivery, and why (`reason`, and the payload `field` at fault)."""
 
     status: Status
     order_id: str | None = None
@@ -57,17 +68,6 @@ class Outcome:
     reason: str = ""
     field: str | None = None
     dead_letter_id: int | None = None
-
-    @property
-    def http_status(self) -> int:
-        """Invalid payloads are 422 (with the reason); everything else is acknowledged."""
-        return 422 if self.status == "rejected" else 200
-
-    def body(self) -> dict[str, Any]:
-        """The JSON answer to the channel."""
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "", False)} | {
-            "status": self.status
-        }
 
 
 async def receive(
@@ -86,7 +86,7 @@ async def receive(
         return Outcome("duplicate", order_id=seen.order_id)
     if client is None:
         # Stored as `received`: the channel's retry (or a replay) processes it later.
-        raise ApiError(503, "temporal_unavailable", "Temporal is not reachable; retry later")
+        raise Unavailable("Temporal is not reachable; retry later", code="temporal_unavailable")
     outcome = await process(sessions, client, settings, delivery)
     async with sessions.begin() as session:
         await session.execute(
@@ -146,11 +146,14 @@ async def process(
             outcome = Outcome("ignored", reason=action.reason)
     except MappingError as err:
         outcome = Outcome("rejected", reason=err.reason, field=err.field)
-    except ApiError as err:
-        if err.status != 422:
-            raise
+    except InvalidInput as err:  # the intake's refusal: unknown SKU, unshippable address
         outcome = Outcome("rejected", reason=err.message, field=err.field)
-    if outcome.status in ("rejected", "refused", "deferred"):
+    except RPCError as err:
+        # The delivery stays `received` (or its dead letter open): delivered again, or
+        # replayed, it is processed then.
+        log.warning("temporal refused the start; retry later", error=str(err))
+        raise Unavailable("could not start the order; retry", code="temporal_unavailable") from err
+    if outcome.status in DEAD_LETTERED:
         log.warning("delivery dead-lettered", status=outcome.status, reason=outcome.reason)
         dl_id = await _dead_letter(sessions, delivery, outcome, dead_letter_id)
         return replace(outcome, dead_letter_id=dl_id)
@@ -240,9 +243,9 @@ async def replay(
     async with sessions() as session:
         row = await session.get(ChannelDeadLetter, dead_letter_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no dead letter {dead_letter_id}")
+        raise NotFound(f"no dead letter {dead_letter_id}")
     if row.status != "open":
-        raise ApiError(409, "refused", f"dead letter {dead_letter_id} is {row.status}")
+        raise Refused(f"dead letter {dead_letter_id} is {row.status}")
     delivery = Delivery(row.channel, row.delivery_id, row.topic, row.body, dict(row.headers))
     outcome = await process(sessions, client, settings, delivery, dead_letter_id=row.id)
     if outcome.dead_letter_id is None:
