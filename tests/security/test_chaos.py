@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from store.sandbox_tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
+from sandbox.tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
 from tests.conftest import Stack, canonical_order
 from tests.security.conftest import security_stack
 
@@ -147,7 +147,7 @@ async def assert_side_effects_once(stack: Stack, view: dict[str, object]) -> Non
     """At most one capture and one label per shipment; nothing captured twice."""
     shipments = view["shipments"]
     assert isinstance(shipments, list) and shipments
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         captures = (
             await session.scalars(
                 select(SandboxPaymentOperation.idempotency_key)

@@ -1,7 +1,7 @@
 """Sandbox carriers (`parcelpoint`, `swiftship`): real rate tables, PDF labels, moving tracking.
 
 Markers in `ship_to.line1` script the unusual: "FAIL DELIVERY", "LOST PARCEL", "RETURN TO SENDER"
-(see `tracking.py`) and "CARRIER OUTAGE", which fails the first `buy_label` attempt of each
+(see `carrier_tracking.py`) and "CARRIER OUTAGE", which fails the first `buy_label` attempt of each
 idempotency key with `CarrierUnavailable` to exercise retries.
 """
 
@@ -35,7 +35,7 @@ from integrations.carriers.protocol import (
     Service,
     TrackingInfo,
 )
-from integrations.carriers.rate_tables import (
+from sandbox.carrier_rates import (
     TARIFFS,
     billable_kg,
     quote,
@@ -43,15 +43,15 @@ from integrations.carriers.rate_tables import (
     validate_origin,
     zone_between,
 )
-from integrations.carriers.tracking import (
+from sandbox.carrier_tracking import (
     first_scan_at,
     new_tracking_number,
     scenario_for,
     timeline,
 )
-from integrations.clock import Clock, utc_now
+from sandbox.clock import Clock, utc_now
+from sandbox.tables import SandboxCarrierAttempt, SandboxLabel
 from store.db import readers
-from store.sandbox_tables import SandboxCarrierAttempt, SandboxLabel
 
 log = structlog.get_logger(__name__)
 

@@ -12,8 +12,8 @@ import secrets
 from datetime import datetime
 
 from integrations.carriers.protocol import Service, TrackingEvent, TrackingInfo, TrackingStatus
-from integrations.carriers.rate_tables import REDELIVERY, SCHEDULES, CarrierTariff
-from integrations.clock import scaled
+from sandbox.carrier_rates import REDELIVERY, SCHEDULES, CarrierTariff
+from sandbox.clock import scaled
 
 # Markers in ship_to.line1 that script a delivery problem, for tests and demos.
 SCENARIO_MARKERS = {

@@ -21,10 +21,10 @@ from integrations.carriers.errors import (
     UnknownTracking,
 )
 from integrations.carriers.protocol import Address, Carrier, Label, Rate, RateRequest
-from integrations.carriers.sandbox import SandboxCarrier, sandbox_carriers
-from integrations.carriers.tracking import luhn_digit, s10_digit
-from store.sandbox_tables import SandboxLabel
-from tests.integrations.fakes import FakeClock
+from sandbox.carrier_tracking import luhn_digit, s10_digit
+from sandbox.carriers import SandboxCarrier, sandbox_carriers
+from sandbox.tables import SandboxLabel
+from tests.sandbox.fakes import FakeClock
 
 AUSTIN = Address(name="OMS Austin DC", line1="100 Congress Ave", city="Austin", region="TX",
                  postal_code="78701")  # fmt: skip
