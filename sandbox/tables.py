@@ -84,7 +84,7 @@ class SandboxPaymentOperation(SandboxBase):
 
 
 class SandboxLabel(SandboxBase):
-    """A purchased shipping label; tracking is derived from `created_at` and `scenario`."""
+    """A purchased shipping label; tracking is derived from its hand-over time and `scenario`."""
 
     __tablename__ = "sandbox_labels"
     # Keys are per carrier account, as at real carriers: a retry at another carrier is new.
@@ -109,6 +109,8 @@ class SandboxLabel(SandboxBase):
     zpl: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the parcel left the building on this label (manifest); tracking starts here.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class SandboxCarrierAttempt(SandboxBase):

@@ -293,7 +293,7 @@ async def running_stack(
             from sandbox.carriers import sandbox_carriers
 
             stack.integrations.carriers = sandbox_carriers(
-                stack.sandbox_sessions, time_scale=carrier_time_scale
+                stack.sandbox_sessions, time_scale=carrier_time_scale, auto_hand_over=True
             )
         app = create_app(settings, temporal_client=client)
         stack.app = app

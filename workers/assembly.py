@@ -99,6 +99,8 @@ async def build_integrations(settings: Settings) -> Integrations:
             sandbox.sessions,
             time_scale=settings.time_scale,
             latency_s=sandbox_latency(settings),
+            # until the order workflow hands parcels over (hand_over_parcel activity)
+            auto_hand_over=True,
         ),
         warehouse=warehouse,
         email=email,
