@@ -42,6 +42,8 @@ class WorkerProcess:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("OMS_")},
             "OMS_DATABASE_URL": s.database_url_resolved(),
+            # The stack's own sandbox database, so the test sees what the simulators did.
+            "OMS_SANDBOX_DATABASE_URL": s.sandbox_database_url_resolved(),
             "OMS_TEMPORAL_ADDRESS": self.stack.client.service_client.config.target_host,
             "OMS_TEMPORAL_NAMESPACE": self.stack.client.namespace,
             "OMS_TASK_QUEUE": s.task_queue,
