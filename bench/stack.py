@@ -41,6 +41,8 @@ class StackOptions:
 
     temporal_address: str | None = None
     database_url: str | None = None
+    # The simulators' database; None: a SQLite file in the stack's work dir.
+    sandbox_database_url: str | None = None
     simulator_poll_s: float = SIMULATOR_POLL_S
 
 
@@ -122,6 +124,8 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
         db_url = opts.database_url or f"sqlite+aiosqlite:///{workdir / 'oms.sqlite3'}"
         config = Settings(
             database_url=db_url,
+            sandbox_database_url=opts.sandbox_database_url
+            or f"sqlite+aiosqlite:///{workdir / 'sandbox.sqlite3'}",
             task_queue=f"bench-{uuid.uuid4().hex[:8]}",
             admin_api_key=SecretStr(ADMIN_KEY),
             time_scale=TIME_SCALE,
@@ -139,7 +143,8 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
         # Plenty of everything up front: no phase backorders, and the channel pushes of this
         # receipt are over before anything is timed.
         await top_up_stock(sessions, STOCK_UNITS)
-        integrations = build_integrations(config, sessions)
+        integrations = await build_integrations(config)
+        exits.push_async_callback(integrations.aclose)
         app = create_app(config, temporal_client=client)
         await exits.enter_async_context(app.router.lifespan_context(app))
         http = await exits.enter_async_context(

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Empty means: SQLite in the data dir (see `database_url_resolved`).
     database_url: str = ""
     database_pool_size: int = 10
+    # The simulators' own database; empty means a SQLite file in the data dir.
+    sandbox_database_url: str = ""
 
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
@@ -96,6 +98,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'oms.sqlite3').resolve()}"
+
+    def sandbox_database_url_resolved(self) -> str:
+        """The sandbox database URL, defaulting to a SQLite file in the data dir."""
+        if self.sandbox_database_url:
+            return self.sandbox_database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sandbox.sqlite3').resolve()}"
 
     def timings(self) -> Timings:
         """Business delays handed to each new order workflow (fixed for its lifetime)."""

@@ -110,18 +110,3 @@ class ChannelInventoryLevel(Base):
     enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     pushed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     lag_ms: Mapped[int] = mapped_column(Integer)
-
-
-class SandboxChannelPush(Base):
-    """What a sandbox channel endpoint received: inventory, fulfilment and cancel requests."""
-
-    __tablename__ = "sandbox_channel_pushes"
-    __table_args__ = (Index("ix_sandbox_channel_pushes_channel_sku", "channel", "sku"),)
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(32))
-    kind: Mapped[str] = mapped_column(String(16))
-    sku: Mapped[str | None] = mapped_column(String(64))
-    method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(300))
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = _now()

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -15,14 +16,15 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config.logging import configure_logging
 from config.temporal import data_converter
 from store import migrate
-from store.db import Database, create_engine
+from store.db import Database, create_engine, is_sqlite
 from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 
 ADMIN_KEY = "oms_test_admin_key_0123456789"
@@ -148,6 +150,11 @@ class Stack:
         self.integrations: Any = None
         self.app: Any = None
 
+    @property
+    def sandbox_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on this stack's own sandbox database, to inspect what the simulators saw."""
+        return self.integrations.sandbox_sessions  # type: ignore[no-any-return]
+
     def headers(self, key: str = ADMIN_KEY) -> dict[str, str]:
         """Auth header for a key."""
         return {"Authorization": f"Bearer {key}"}
@@ -243,6 +250,8 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """Start the app and a worker against `db_url` (migrated and seeded here).
 
+    The simulators get a SQLite database of their own (`stack.sandbox_sessions`): beside a
+    SQLite `db_url` (in the test's tmp dir), else in a temporary directory removed at the end.
     `carrier_time_scale` makes the sandbox carriers slower (or faster) than everything else;
     without `raise_app_exceptions` a server error is a 500 response, as a client sees it.
     """
@@ -252,8 +261,16 @@ async def running_stack(
     from workers.seed import seed_demo
     from workers.worker import build_worker, worker_services
 
+    oms_file = make_url(db_url).database if is_sqlite(db_url) else None
+    own_dir: Path | None = None
+    if oms_file:
+        sandbox_file = Path(f"{oms_file}.sandbox")
+    else:
+        own_dir = Path(tempfile.mkdtemp(prefix="oms-test-sandbox-"))
+        sandbox_file = own_dir / "sandbox.sqlite3"
     settings = Settings(
         database_url=db_url,
+        sandbox_database_url=f"sqlite+aiosqlite:///{sandbox_file}",
         task_queue=overrides.pop("task_queue", f"tq-{uuid.uuid4().hex[:8]}"),
         admin_api_key=ADMIN_KEY,
         time_scale=time_scale,
@@ -266,16 +283,20 @@ async def running_stack(
     await migrate.upgrade(database.engine)
     stack = Stack(settings, database, client)
     await seed_demo(stack.sessions)
-    stack.integrations = build_integrations(settings, stack.sessions)
-    if carrier_time_scale is not None:
-        from integrations.carriers.sandbox import sandbox_carriers
-
-        stack.integrations.carriers = sandbox_carriers(
-            stack.sessions, time_scale=carrier_time_scale
-        )
-    app = create_app(settings, temporal_client=client)
-    stack.app = app
     async with AsyncExitStack() as exits:
+        if own_dir is not None:
+            exits.callback(shutil.rmtree, own_dir, ignore_errors=True)
+        exits.push_async_callback(database.dispose)
+        stack.integrations = await build_integrations(settings)
+        exits.push_async_callback(stack.integrations.aclose)
+        if carrier_time_scale is not None:
+            from sandbox.carriers import sandbox_carriers
+
+            stack.integrations.carriers = sandbox_carriers(
+                stack.sandbox_sessions, time_scale=carrier_time_scale
+            )
+        app = create_app(settings, temporal_client=client)
+        stack.app = app
         await exits.enter_async_context(app.router.lifespan_context(app))
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
         stack.http = await exits.enter_async_context(
@@ -292,7 +313,6 @@ async def running_stack(
             worker = build_worker(client, settings, stack.sessions, stack.integrations)
             await exits.enter_async_context(worker)
         yield stack
-    await database.dispose()
 
 
 @pytest.fixture

@@ -20,14 +20,17 @@ from activities.sweeper import SweeperActivities
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from integrations.carriers.protocol import Carrier
-from integrations.carriers.sandbox import sandbox_carriers
-from integrations.channels.endpoints import ChannelEndpoint, SandboxChannel
+from integrations.channels.endpoints import ChannelEndpoint
 from integrations.channels.pull import Puller
 from integrations.email.sender import EmailSender, LogSender, SmtpSender
 from integrations.payments.protocol import PaymentGateway
-from integrations.payments.sandbox import SandboxPaymentGateway
 from integrations.warehouse.protocol import Warehouse
-from integrations.warehouse.sandbox import SandboxWarehouse
+from sandbox.carriers import sandbox_carriers
+from sandbox.channels import SandboxChannel
+from sandbox.db import open_sandbox_database
+from sandbox.payments import SandboxPaymentGateway
+from sandbox.warehouse import SandboxWarehouse
+from store.db import Database
 
 
 @dataclass
@@ -42,6 +45,20 @@ class Integrations:
     channel_endpoints: Mapping[str, ChannelEndpoint] = field(default_factory=dict)
     # Pull adapters keyed "channel/account"; empty until accounts are configured.
     channel_pullers: Mapping[str, Puller] = field(default_factory=dict)
+    # The simulators' own database, opened for them by `build_integrations`.
+    sandbox_database: Database | None = None
+
+    @property
+    def sandbox_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the sandbox database (what the simulated services stored)."""
+        if self.sandbox_database is None:
+            raise RuntimeError("these integrations have no sandbox database")
+        return self.sandbox_database.sessions
+
+    async def aclose(self) -> None:
+        """Release what `build_integrations` opened (the sandbox database's connections)."""
+        if self.sandbox_database is not None:
+            await self.sandbox_database.dispose()
 
 
 def sandbox_latency(settings: Settings) -> float:
@@ -50,23 +67,29 @@ def sandbox_latency(settings: Settings) -> float:
     return 0.05 * min(1.0, settings.time_scale * 100)
 
 
-def build_integrations(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession]
-) -> Integrations:
-    """Sandbox adapters by default; real ones where configured."""
+async def build_integrations(settings: Settings) -> Integrations:
+    """Sandbox adapters by default; real ones where configured. Call `aclose()` when done.
+
+    The simulators keep their state in their own database (`sandbox_database_url`), never in
+    the OMS database: adapters get no OMS sessions.
+    """
+    sandbox = await open_sandbox_database(
+        settings.sandbox_database_url_resolved(), pool_size=settings.database_pool_size
+    )
     gateway: PaymentGateway
     if settings.payment_gateway == "stripe":
         from integrations.payments.stripe_gateway import StripeGateway
 
         if settings.stripe_api_key is None:
+            await sandbox.dispose()
             raise SystemExit("OMS_PAYMENT_GATEWAY=stripe needs OMS_STRIPE_API_KEY")
         gateway = StripeGateway(api_key=settings.stripe_api_key.get_secret_value())
     else:
         gateway = SandboxPaymentGateway(
-            sessions, time_scale=settings.time_scale, latency_s=sandbox_latency(settings)
+            sandbox.sessions, time_scale=settings.time_scale, latency_s=sandbox_latency(settings)
         )
     warehouse = SandboxWarehouse(
-        sessions, time_scale=settings.time_scale, auto_events=settings.sandbox_warehouse
+        sandbox.sessions, time_scale=settings.time_scale, auto_events=settings.sandbox_warehouse
     )
     email: EmailSender = (
         SmtpSender(settings.smtp_host, settings.smtp_port) if settings.smtp_host else LogSender()
@@ -74,12 +97,15 @@ def build_integrations(
     return Integrations(
         gateway=gateway,
         carriers=sandbox_carriers(
-            sessions, time_scale=settings.time_scale, latency_s=sandbox_latency(settings)
+            sandbox.sessions,
+            time_scale=settings.time_scale,
+            latency_s=sandbox_latency(settings),
         ),
         warehouse=warehouse,
         email=email,
         sandbox_warehouse=warehouse,
-        channel_endpoints={c: SandboxChannel(sessions, c) for c in DEFAULT_SYNC_CHANNELS},
+        channel_endpoints={c: SandboxChannel(sandbox.sessions, c) for c in DEFAULT_SYNC_CHANNELS},
+        sandbox_database=sandbox,
     )
 
 

@@ -151,6 +151,7 @@ class Supervisor:
         env.update(
             OMS_DATA_DIR=str(self.opts.data_dir.resolve()),
             OMS_DATABASE_URL=self.settings.database_url_resolved(),
+            OMS_SANDBOX_DATABASE_URL=self.settings.sandbox_database_url_resolved(),
             OMS_TEMPORAL_ADDRESS=self.settings.temporal_address,
             OMS_TEMPORAL_UI_URL=self.settings.temporal_ui_url,
             OMS_TIME_SCALE=str(self.opts.time_scale),
@@ -376,6 +377,7 @@ def _print_banner(opts: UpOptions, settings: Settings, key: str | None) -> None:
         f"  Temporal UI  {settings.temporal_ui_url}",
         f"  Temporal     {settings.temporal_address} (namespace {settings.temporal_namespace})",
         f"  Database     {settings.database_url_resolved()}",
+        f"  Sandbox DB   {settings.sandbox_database_url_resolved()}",
         f"  Logs         {opts.data_dir / 'logs'}",
         f"  Time scale   {opts.time_scale}",
     ]

@@ -122,14 +122,19 @@ async def run_worker(settings: Settings) -> None:
     await ensure_search_attributes(client, settings.temporal_namespace)
     await ensure_forecast_schedule(client, settings)
     await ensure_sweep_schedule(client, settings)
-    integrations = build_integrations(settings, sessions)
-    worker = build_worker(client, settings, sessions, integrations)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-    async with worker_services(client, settings, sessions, integrations), worker:
-        await stop.wait()
-        log.info("worker stopping")
-    await database.dispose()
+    integrations = await build_integrations(settings)
+    try:
+        worker = build_worker(client, settings, sessions, integrations)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "worker started", task_queue=settings.task_queue, temporal=settings.temporal_address
+        )
+        async with worker_services(client, settings, sessions, integrations), worker:
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        await integrations.aclose()
+        await database.dispose()

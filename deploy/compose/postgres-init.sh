@@ -13,6 +13,8 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
      -v oms_password="$PG_OMS_PASSWORD" -v temporal_password="$PG_TEMPORAL_PASSWORD" <<'SQL'
 CREATE ROLE oms LOGIN PASSWORD :'oms_password';
 CREATE DATABASE oms OWNER oms;
+-- The simulators' own state (sandbox gateway, carriers, WMS), never in the OMS schema.
+CREATE DATABASE oms_sandbox OWNER oms;
 
 CREATE ROLE temporal LOGIN PASSWORD :'temporal_password';
 CREATE DATABASE temporal OWNER temporal;

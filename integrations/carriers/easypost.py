@@ -1,8 +1,11 @@
-"""`Carrier` on EasyPost's REST API (v2) with httpx: shipments, rates, labels, refunds, trackers.
+"""`Carrier` on EasyPost's REST API (v2) with httpx: shipments, rates, labels, refunds, trackers,
+and ScanForms (EasyPost's manifest) for the hand-over.
 
 EasyPost has no idempotency keys; a label is bought on a shipment, and buying again on the same
 shipment is refused with SHIPMENT.POSTAGE.EXISTS, which we answer with the label it already has.
-So the rate id carries its shipment id, and one shipment's label is bought at most once.
+So the rate id carries its shipment id, and one shipment's label is bought at most once. Likewise
+a shipment goes on at most one ScanForm, so a repeated hand-over is refused and we answer it from
+the shipment's own `scan_form`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import structlog
 
 from domain.money import q
 from integrations.carriers.errors import (
@@ -19,6 +23,7 @@ from integrations.carriers.errors import (
     CarrierUnavailable,
     InvalidAddress,
     LabelAlreadyUsed,
+    LabelVoided,
     UnknownLabel,
     UnknownTracking,
 )
@@ -33,6 +38,8 @@ from integrations.carriers.protocol import (
     TrackingInfo,
     TrackingStatus,
 )
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_BASE_URL = "https://api.easypost.com/v2"
 GRAMS_PER_OUNCE = 28.349523125
@@ -173,13 +180,23 @@ class EasyPostCarrier:
         return LabelVoid(label_id=label_id, refund_amount=q(refund), voided_at=datetime.now(UTC))
 
     async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
-        """Put the shipment on a ScanForm (EasyPost's manifest) so the carrier accepts it."""
-        await self._api(
-            "POST",
-            "scan_forms",
-            json={"shipments": [{"id": label_id}]},
-            missing=UnknownLabel,
-        )
+        """Put the shipment on a ScanForm; one already on a ScanForm is handed over already.
+
+        EasyPost takes no idempotency key here (`idempotency_key` is for the protocol): a refused
+        ScanForm is checked against the shipment, so a retry after a lost answer succeeds.
+        """
+        try:
+            form = await self._api("POST", "scan_forms", json={"shipments": [{"id": label_id}]})
+        except CarrierRequestError as exc:
+            shipment = await self._api("GET", f"shipments/{label_id}", missing=UnknownLabel)
+            if shipment.get("scan_form"):
+                return
+            if shipment.get("refund_status") in ("submitted", "refunded"):
+                raise LabelVoided(exc.code, f"{label_id} was refunded: {exc.message}") from exc
+            raise
+        if form.get("status") == "failed":
+            raise CarrierRequestError("SCAN_FORM.FAILURE", form.get("message") or "failed")
+        log.info("scan form created", scan_form=form.get("id"), shipment=label_id)
 
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Create (or fetch: EasyPost dedupes by code) the tracker and map its history."""

@@ -36,6 +36,10 @@ class LabelAlreadyUsed(CarrierError):
     """The carrier has scanned the label, so it can no longer be voided."""
 
 
+class LabelVoided(CarrierError):
+    """The label was voided, so no parcel can travel on it (hand it over on a new label)."""
+
+
 class UnknownLabel(CarrierError):
     """No label with that id at this carrier."""
 

@@ -1,4 +1,4 @@
-"""What activities need from a carrier: rate quotes, labels, voids and tracking."""
+"""What activities need from a carrier: rate quotes, labels, voids, hand-over and tracking."""
 
 from __future__ import annotations
 
@@ -125,8 +125,11 @@ class Carrier(Protocol):
         ...
 
     async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
-        """The parcel left the building with this label (manifest / SCAN form): tracking
-        starts with the carrier's acceptance scan. Idempotent."""
+        """The parcel left the building with this label (manifest/SCAN form); tracking starts
+        with the carrier's acceptance scan; idempotent.
+
+        `UnknownLabel` for a label this carrier never sold, `LabelVoided` for a voided one.
+        """
         ...
 
     async def track(self, tracking_number: str) -> TrackingInfo:

@@ -1,4 +1,4 @@
-"""Where channel requests go: the channel's real API, or a sandbox that records them."""
+"""Where channel requests go: the channel's real API (the recorder is `sandbox.channels`)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from integrations.channels.base import ChannelRequest, InventoryLevel
 from integrations.channels.registry import InventoryBuilder, inventory_builder
-from store.channel_tables import SandboxChannelPush
 
 
 class ChannelEndpoint(Protocol):
@@ -26,43 +24,6 @@ class ChannelEndpoint(Protocol):
     async def send(self, request: ChannelRequest, kind: str) -> None:
         """Send one fulfilment or cancel request."""
         ...
-
-
-class SandboxChannel:
-    """Behaves like a channel that accepts every call, and records what it received."""
-
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        channel: str,
-        builder: InventoryBuilder | None = None,
-    ) -> None:
-        self.channel = channel
-        self._sessions = sessions
-        self._build = builder or inventory_builder(channel)
-
-    async def push_inventory(self, levels: Sequence[InventoryLevel]) -> None:
-        """Record one documented inventory request per SKU."""
-        async with self._sessions.begin() as session:
-            for level in levels:
-                self._record(session, self._build(level), "inventory")
-
-    async def send(self, request: ChannelRequest, kind: str) -> None:
-        """Record a fulfilment or cancel request."""
-        async with self._sessions.begin() as session:
-            self._record(session, request, kind)
-
-    def _record(self, session: AsyncSession, request: ChannelRequest, kind: str) -> None:
-        session.add(
-            SandboxChannelPush(
-                channel=self.channel,
-                kind=kind,
-                sku=request.sku,
-                method=request.method,
-                path=request.path,
-                body=request.body,
-            )
-        )
 
 
 class HttpChannel:

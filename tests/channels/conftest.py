@@ -16,8 +16,8 @@ from temporalio.worker import Worker
 import store.channel_tables  # noqa: F401  (registers the channel tables on Base)
 from activities.channels import DEFAULT_SYNC_CHANNELS
 from integrations.channels.base import hmac_b64
-from integrations.channels.endpoints import SandboxChannel
 from integrations.channels.pull import Puller
+from sandbox.channels import SandboxChannel
 from store.tables import Base
 from tests.conftest import Stack, drop_postgres, fresh_postgres, postgres_url, running_stack
 from workers.assembly import activities_for
@@ -76,7 +76,7 @@ async def channel_stack(
         stack.settings.shopify_webhook_secret_previous = SecretStr(SHOPIFY_PREVIOUS)
         stack.settings.woocommerce_webhook_secret = SecretStr(WOO_SECRET)
         stack.integrations.channel_endpoints = {
-            c: SandboxChannel(stack.sessions, c) for c in DEFAULT_SYNC_CHANNELS
+            c: SandboxChannel(stack.sandbox_sessions, c) for c in DEFAULT_SYNC_CHANNELS
         }
         stack.integrations.channel_pullers = dict(pullers or {})
         worker = Worker(

@@ -13,12 +13,12 @@ from temporalio.client import Client
 
 from activities.channels import PullInput, PullResult, notify_stock_changed, sync_workflow_id
 from integrations.channels.amazon import AmazonPuller
+from sandbox.tables import SandboxChannelPush
 from store.channel_tables import (
     ChannelBuffer,
     ChannelCursor,
     ChannelInventoryLevel,
     ChannelListing,
-    SandboxChannelPush,
 )
 from store.tables import Order
 from tests.channels.conftest import channel_stack, payload
@@ -80,7 +80,7 @@ async def test_pull_schedules_are_created_once(temporal_client: Client, chan: St
 
 
 async def pushes(stack: Stack, channel: str, sku: str) -> list[SandboxChannelPush]:
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         rows = await session.scalars(
             select(SandboxChannelPush)
             .where(SandboxChannelPush.channel == channel, SandboxChannelPush.sku == sku)

@@ -1,4 +1,7 @@
-"""EasyPost API v2 answered in-process (for httpx.MockTransport), in its documented JSON shapes."""
+"""EasyPost API v2 answered in-process (for httpx.MockTransport), in its documented JSON shapes.
+
+Where each shape comes from: tests/integrations/fixtures/README.md.
+"""
 
 from __future__ import annotations
 
@@ -48,11 +51,12 @@ def _error(status: int, code: str, message: str, errors: list[Any] | None = None
 
 
 class FakeEasyPost:
-    """Shipments with rates, buy, label conversion, refunds and trackers."""
+    """Shipments with rates, buy, label conversion, refunds, ScanForms and trackers."""
 
     def __init__(self) -> None:
         self.requests: list[Seen] = []
         self.shipments: dict[str, dict[str, Any]] = {}
+        self.scan_forms: dict[str, dict[str, Any]] = {}
         self.scanned: set[str] = set()
         self.down = False
 
@@ -72,6 +76,8 @@ class FakeEasyPost:
         parts = request.url.path.removeprefix("/v2/").split("/")
         if parts == ["shipments"] and request.method == "POST":
             return self._create(body or {})
+        if parts == ["scan_forms"] and request.method == "POST":
+            return self._scan_form(body or {})
         if parts == ["trackers"] and request.method == "POST":
             return self._tracker((body or {})["tracker"]["tracking_code"])
         shipment = self.shipments.get(parts[1]) if len(parts) > 1 else None
@@ -101,7 +107,7 @@ class FakeEasyPost:
                        "service": s, "rate": r, "currency": "USD", "delivery_days": d,
                        "shipment_id": shipment_id} for c, s, r, d in RATES],
             "selected_rate": None, "postage_label": None, "tracking_code": None,
-            "refund_status": None,
+            "refund_status": None, "scan_form": None,
         }  # fmt: skip
         return httpx.Response(201, json=self.shipments[shipment_id])
 
@@ -123,6 +129,43 @@ class FakeEasyPost:
         scanned = shipment["tracking_code"] in self.scanned
         shipment["refund_status"] = "rejected" if scanned else "submitted"
         return httpx.Response(200, json=shipment)
+
+    def _scan_form(self, body: dict[str, Any]) -> httpx.Response:
+        """POST /v2/scan_forms `{"shipments": [{"id": ...}]}`, under EasyPost's documented rules:
+        bought, unrefunded shipments, each on at most one ScanForm."""
+        ids = [s.get("id") for s in body.get("shipments") or [] if isinstance(s, dict)]
+        if not ids:
+            return _error(422, "SCAN_FORM.SHIPMENTS.REQUIRED", "Shipments are required.")
+        missing = [i for i in ids if i not in self.shipments]
+        if missing:
+            return _error(422, "SCAN_FORM.CREATE.FAILURE", "Unable to create manifest. "
+                          f"{len(missing)} of the specified shipments were not found: "
+                          f"{', '.join(missing)}")  # fmt: skip
+        shipments = [self.shipments[i] for i in ids]
+        for shipment in shipments:
+            problem = (
+                "has no postage" if shipment["postage_label"] is None
+                else "was refunded" if shipment["refund_status"] is not None
+                else "is already on a ScanForm" if shipment["scan_form"] is not None
+                else None
+            )  # fmt: skip
+            if problem:
+                message = f"Unable to create manifest. {shipment['id']} {problem}."
+                return _error(422, "SCAN_FORM.CREATE.FAILURE", message)
+        form_id = f"sf_{secrets.token_hex(16)}"
+        form = {
+            "id": form_id, "object": "ScanForm", "created_at": "2025-03-03T17:00:00Z",
+            "updated_at": "2025-03-03T17:00:01Z",
+            "tracking_codes": [s["tracking_code"] for s in shipments],
+            "address": {"object": "Address", **shipments[0]["from_address"]},
+            "status": "created", "message": None,
+            "form_url": f"{FILES}/scan_form/{form_id}.pdf", "form_file_type": None,
+            "batch_id": f"batch_{secrets.token_hex(16)}", "confirmation": None,
+        }  # fmt: skip
+        self.scan_forms[form_id] = form
+        for shipment in shipments:
+            shipment["scan_form"] = form
+        return httpx.Response(200, json=form)
 
     def _tracker(self, code: str) -> httpx.Response:
         status = TEST_TRACKERS.get(code)

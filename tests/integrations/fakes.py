@@ -1,4 +1,4 @@
-"""Test doubles for adapter tests: a settable clock and a tiny local Stripe API server."""
+"""Test doubles for adapter tests: a tiny local Stripe API server."""
 
 from __future__ import annotations
 
@@ -6,25 +6,9 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-
-class FakeClock:
-    """A clock that only moves when a test says so."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        """Move forward by `timedelta(**delta)`."""
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass

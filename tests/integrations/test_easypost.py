@@ -9,9 +9,12 @@ import pytest
 
 from integrations.carriers.easypost import EasyPostCarrier
 from integrations.carriers.errors import (
+    CarrierRequestError,
     CarrierUnavailable,
     InvalidAddress,
     LabelAlreadyUsed,
+    LabelVoided,
+    UnknownLabel,
     UnknownTracking,
 )
 from integrations.carriers.protocol import Address, Carrier, Label, Parcel, RateRequest
@@ -147,3 +150,53 @@ async def test_network_errors_are_transient() -> None:
     with pytest.raises(CarrierUnavailable):
         await carrier.track("EZ1000000001")
     await carrier.aclose()
+
+
+async def test_hand_over_puts_the_shipment_on_a_scan_form(
+    easypost: EasyPostCarrier, fake_easypost: FakeEasyPost
+) -> None:
+    label = await _buy(easypost)
+    checked: Carrier = easypost
+    await checked.hand_over(label_id=label.label_id, idempotency_key="web-1:handover")
+
+    request = fake_easypost.requests[-1]
+    assert (request.method, request.url.path) == ("POST", "/v2/scan_forms")
+    assert request.body == {"shipments": [{"id": label.label_id}]}
+    assert request.authorization and request.authorization.startswith("Basic ")
+    [form] = fake_easypost.scan_forms.values()
+    assert form["id"].startswith("sf_") and form["tracking_codes"] == [label.tracking_number]
+    assert fake_easypost.shipments[label.label_id]["scan_form"] == form
+
+
+async def test_hand_over_twice_is_one_scan_form(
+    easypost: EasyPostCarrier, fake_easypost: FakeEasyPost
+) -> None:
+    label = await _buy(easypost)
+    await easypost.hand_over(label_id=label.label_id, idempotency_key="k")
+    # A retry (say the first answer was lost): EasyPost refuses a second ScanForm for the
+    # shipment, and the adapter finds it already on one.
+    await easypost.hand_over(label_id=label.label_id, idempotency_key="k")
+
+    assert len(fake_easypost.scan_forms) == 1
+    refused = [r for r in fake_easypost.requests if r.url.path == "/v2/scan_forms"][-1]
+    assert refused.body == {"shipments": [{"id": label.label_id}]}
+    assert fake_easypost.requests[-1].url.path == f"/v2/shipments/{label.label_id}"
+
+
+async def test_hand_over_refusals_are_typed(
+    easypost: EasyPostCarrier, fake_easypost: FakeEasyPost
+) -> None:
+    with pytest.raises(UnknownLabel):
+        await easypost.hand_over(label_id="shp_missing", idempotency_key="k")
+    refunded = await _buy(easypost)
+    await easypost.void_label(label_id=refunded.label_id)
+    with pytest.raises(LabelVoided):
+        await easypost.hand_over(label_id=refunded.label_id, idempotency_key="k")
+    unbought = (await easypost.rates(REQ))[0].rate_id.split(":")[0]
+    with pytest.raises(CarrierRequestError) as refused:
+        await easypost.hand_over(label_id=unbought, idempotency_key="k")
+    assert refused.value.code == "SCAN_FORM.CREATE.FAILURE"
+    assert fake_easypost.scan_forms == {}
+    fake_easypost.down = True
+    with pytest.raises(CarrierUnavailable):
+        await easypost.hand_over(label_id=refunded.label_id, idempotency_key="k")

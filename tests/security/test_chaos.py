@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from store.sandbox_tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
+from sandbox.tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
 from tests.conftest import Stack, canonical_order
 from tests.security.conftest import security_stack
 
@@ -42,6 +42,8 @@ class WorkerProcess:
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("OMS_")},
             "OMS_DATABASE_URL": s.database_url_resolved(),
+            # The stack's own sandbox database, so the test sees what the simulators did.
+            "OMS_SANDBOX_DATABASE_URL": s.sandbox_database_url_resolved(),
             "OMS_TEMPORAL_ADDRESS": self.stack.client.service_client.config.target_host,
             "OMS_TEMPORAL_NAMESPACE": self.stack.client.namespace,
             "OMS_TASK_QUEUE": s.task_queue,
@@ -147,7 +149,7 @@ async def assert_side_effects_once(stack: Stack, view: dict[str, object]) -> Non
     """At most one capture and one label per shipment; nothing captured twice."""
     shipments = view["shipments"]
     assert isinstance(shipments, list) and shipments
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         captures = (
             await session.scalars(
                 select(SandboxPaymentOperation.idempotency_key)

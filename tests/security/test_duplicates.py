@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from store.sandbox_tables import SandboxPaymentAuthorization
+from sandbox.tables import SandboxPaymentAuthorization
 from store.tables import Order, Reservation
 from tests.conftest import Stack, canonical_order
 from tests.security.conftest import security_stack
@@ -54,6 +54,7 @@ async def test_duplicate_deliveries_make_one_order(busy_stack: Stack) -> None:
         reservations = (
             await session.scalars(select(Reservation).where(Reservation.order_id == order_id))
         ).all()
+    async with busy_stack.sandbox_sessions() as session:
         authorizations = await session.scalar(
             select(func.count())
             .select_from(SandboxPaymentAuthorization)

@@ -25,6 +25,17 @@ EXPECTED = {
 }
 
 
+SANDBOX_TABLES = {
+    "sandbox_carrier_attempts",
+    "sandbox_channel_pushes",
+    "sandbox_labels",
+    "sandbox_payment_authorizations",
+    "sandbox_payment_operations",
+    "sandbox_payment_requests",
+    "sandbox_warehouse_releases",
+}
+
+
 async def _tables(engine) -> set[str]:  # type: ignore[no-untyped-def]
     async with engine.connect() as conn:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
@@ -140,5 +151,20 @@ async def test_order_search_backfills_orders_stored_before_it(empty_db_url: str)
             assert [tuple(s) for s in shipments] == [
                 ("ord_a-S1", "ord_a", "WH-EAST", "ups", "1Z1", "shipped")
             ]
+    finally:
+        await engine.dispose()
+
+
+async def test_head_has_no_sandbox_tables(empty_db_url: str) -> None:
+    """The simulators' tables live in their own database, never in the OMS schema."""
+    engine = create_engine(empty_db_url)
+    try:
+        await migrate.upgrade(engine)
+        assert not {t for t in await _tables(engine) if t.startswith("sandbox_")}
+        # The revision before the drop had them (the downgrade recreates them as they were).
+        await migrate.downgrade(engine, "e5f6a7b8c9d0")
+        assert SANDBOX_TABLES <= await _tables(engine)
+        await migrate.upgrade(engine)
+        assert not {t for t in await _tables(engine) if t.startswith("sandbox_")}
     finally:
         await engine.dispose()

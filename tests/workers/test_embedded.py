@@ -57,6 +57,7 @@ def up(tmp_path: Path):  # type: ignore[no-untyped-def]
     ports = {"api": free_port(), "temporal": free_port(), "ui": free_port()}
     env = {**os.environ, "OMS_ADMIN_API_KEY": "oms_test_up_key", "OMS_LOG_FORMAT": "json"}
     env.pop("OMS_DATABASE_URL", None)
+    env.pop("OMS_SANDBOX_DATABASE_URL", None)
     proc = subprocess.Popen(
         [
             *OMS,

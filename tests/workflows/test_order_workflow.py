@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from domain.models import CanonicalOrder, order_id_for, workflow_id_for
-from store.sandbox_tables import (
+from sandbox.tables import (
     SandboxLabel,
     SandboxPaymentAuthorization,
     SandboxPaymentOperation,
@@ -28,7 +28,7 @@ async def reserved_units(stack: Stack, sku: str) -> int:
 
 async def ops(stack: Stack, order_id: str) -> list[str]:
     """Gateway operations seen for the order's authorization, oldest first."""
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         auth = await session.scalar(
             select(SandboxPaymentAuthorization).where(
                 SandboxPaymentAuthorization.reference == order_id
@@ -46,7 +46,7 @@ async def ops(stack: Stack, order_id: str) -> list[str]:
 
 async def labels(stack: Stack, order: dict[str, Any]) -> list[SandboxLabel]:
     refs = [s["shipment_id"] for s in order["shipments"]]
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         rows = await session.scalars(select(SandboxLabel).where(SandboxLabel.reference.in_(refs)))
         return list(rows)
 
@@ -181,7 +181,7 @@ async def test_cancel_after_label_compensates_everything(manual_stack: Stack) ->
         assert expected in types, types
     [label] = await labels(stack, order)
     assert label.voided_at is not None
-    async with stack.sessions() as session:
+    async with stack.sandbox_sessions() as session:
         release = await session.scalar(
             select(SandboxWarehouseRelease).where(SandboxWarehouseRelease.order_id == order_id)
         )

@@ -1,4 +1,4 @@
-"""A card gateway that behaves like Stripe's test mode, with its state in the OMS database.
+"""A card gateway that behaves like Stripe's test mode, with its state in the sandbox database.
 
 Test tokens: `tok_chargeDeclined`, `tok_insufficientFunds` and `tok_chargeDeclinedExpiredCard`
 decline; `tok_flaky` fails the first attempt of every idempotency key with `GatewayUnavailable`;
@@ -16,14 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.money import q
-from integrations.clock import Clock, utc_now
 from integrations.payments.errors import (
     GatewayUnavailable,
     PaymentDeclined,
     PaymentNotFound,
     PaymentStateError,
 )
-from integrations.payments.idempotency import IdempotentRequests, Operation
 from integrations.payments.protocol import (
     Authorization,
     OperationKind,
@@ -32,7 +30,9 @@ from integrations.payments.protocol import (
     PaymentResult,
     payment_status,
 )
-from store.sandbox_tables import SandboxPaymentAuthorization, SandboxPaymentOperation
+from sandbox.clock import Clock, utc_now
+from sandbox.payment_idempotency import IdempotentRequests, Operation
+from sandbox.tables import SandboxPaymentAuthorization, SandboxPaymentOperation
 
 FLAKY_TOKEN = "tok_flaky"
 DECLINES: dict[str, tuple[str, str]] = {

@@ -1,7 +1,9 @@
-"""Tables of the sandbox payment gateway, carriers and warehouse.
+"""Tables of the simulators: payment gateway, carriers, warehouse and channel recorder.
 
-They live in the OMS database so a worker restart (or kill -9) loses no simulated state and
-tests can inspect exactly what the "remote" service saw. Names start with `sandbox_`.
+They stand for the remote services' own storage, so they live in the sandbox database (see
+`sandbox.db`), never in the OMS schema or its migrations. State is durable there, so a worker
+restart (or kill -9) loses no simulated state and tests can inspect exactly what the "remote"
+service saw. Only `sandbox/` touches these tables.
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from store.tables import Base, BigId, UtcDateTime
+from store.tables import NAMING, BigId, UtcDateTime, utcnow
 
 # Amounts are integer minor units, like card networks and Stripe: exact on SQLite too.
 Cents = BigInteger
 
 
-class SandboxPaymentRequest(Base):
+class SandboxBase(DeclarativeBase):
+    """Declarative base of the sandbox database: its own metadata, the OMS naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SandboxPaymentRequest(SandboxBase):
     """One idempotency key: what was asked and the stored answer, replayed on every retry."""
 
     __tablename__ = "sandbox_payment_requests"
@@ -43,7 +53,7 @@ class SandboxPaymentRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class SandboxPaymentAuthorization(Base):
+class SandboxPaymentAuthorization(SandboxBase):
     """A card authorization and its running totals."""
 
     __tablename__ = "sandbox_payment_authorizations"
@@ -59,7 +69,7 @@ class SandboxPaymentAuthorization(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class SandboxPaymentOperation(Base):
+class SandboxPaymentOperation(SandboxBase):
     """Append-only ledger of what moved money on an authorization."""
 
     __tablename__ = "sandbox_payment_operations"
@@ -73,8 +83,8 @@ class SandboxPaymentOperation(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class SandboxLabel(Base):
-    """A purchased shipping label; tracking is derived from `created_at` and `scenario`."""
+class SandboxLabel(SandboxBase):
+    """A purchased shipping label; tracking is derived from its hand-over time and `scenario`."""
 
     __tablename__ = "sandbox_labels"
     # Keys are per carrier account, as at real carriers: a retry at another carrier is new.
@@ -99,9 +109,11 @@ class SandboxLabel(Base):
     zpl: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the parcel left the building on this label (manifest); tracking starts here.
+    handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
-class SandboxCarrierAttempt(Base):
+class SandboxCarrierAttempt(SandboxBase):
     """Attempts per label idempotency key, so a simulated outage fails only the first try."""
 
     __tablename__ = "sandbox_carrier_attempts"
@@ -110,7 +122,7 @@ class SandboxCarrierAttempt(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SandboxWarehouseRelease(Base):
+class SandboxWarehouseRelease(SandboxBase):
     """A shipment released to the simulated WMS, its schedule and which events were sent."""
 
     __tablename__ = "sandbox_warehouse_releases"
@@ -130,3 +142,18 @@ class SandboxWarehouseRelease(Base):
     picked_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     packed_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     shipped_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SandboxChannelPush(SandboxBase):
+    """What a sandbox channel endpoint received: inventory, fulfilment and cancel requests."""
+
+    __tablename__ = "sandbox_channel_pushes"
+    __table_args__ = (Index("ix_sandbox_channel_pushes_channel_sku", "channel", "sku"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    sku: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)

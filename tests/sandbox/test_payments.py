@@ -17,8 +17,8 @@ from integrations.payments.errors import (
     PaymentStateError,
 )
 from integrations.payments.protocol import Authorization, PaymentGateway
-from integrations.payments.sandbox import SandboxPaymentGateway
-from store.sandbox_tables import (
+from sandbox.payments import SandboxPaymentGateway
+from sandbox.tables import (
     SandboxPaymentAuthorization,
     SandboxPaymentOperation,
     SandboxPaymentRequest,

@@ -19,7 +19,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from integrations.clock import Clock, scaled, utc_now
 from integrations.warehouse.errors import AlreadyShipped
 from integrations.warehouse.protocol import (
     EventType,
@@ -29,8 +28,9 @@ from integrations.warehouse.protocol import (
     WarehouseEvent,
     WarehouseStatus,
 )
+from sandbox.clock import Clock, scaled, utc_now
+from sandbox.tables import SandboxWarehouseRelease as Release
 from store.db import readers
-from store.sandbox_tables import SandboxWarehouseRelease as Release
 
 log = structlog.get_logger(__name__)
 

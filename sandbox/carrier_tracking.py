@@ -1,6 +1,7 @@
 """Sandbox tracking: numbers in each carrier's format, and scans as a pure function of time.
 
-A label's history depends only on its purchase time, service, scenario and the clock.
+A label's history depends only on when its journey started (the hand-over, or the purchase for a
+carrier that treats labels as handed over at once), its service, scenario and the clock.
 
 Nothing is stored per scan: the same inputs always give the same history, so a restarted worker
 sees exactly what it saw before, and a test moves a fake clock to walk through the states.
@@ -12,8 +13,8 @@ import secrets
 from datetime import datetime
 
 from integrations.carriers.protocol import Service, TrackingEvent, TrackingInfo, TrackingStatus
-from integrations.carriers.rate_tables import REDELIVERY, SCHEDULES, CarrierTariff
-from integrations.clock import scaled
+from sandbox.carrier_rates import REDELIVERY, SCHEDULES, CarrierTariff
+from sandbox.clock import scaled
 
 # Markers in ship_to.line1 that script a delivery problem, for tests and demos.
 SCENARIO_MARKERS = {
@@ -30,14 +31,28 @@ def scenario_for(line1: str) -> str:
 
 
 def _planned(
-    service: Service, scenario: str, origin: str, destination: str
+    service: Service, scenario: str, origin: str, destination: str, *, acceptance_scan: bool
 ) -> list[tuple[float, TrackingStatus, str, str]]:
-    """Every scan the parcel will get: (business seconds after purchase, status, text, where)."""
+    """Every scan the parcel will get: (business seconds after the start, status, text, where).
+
+    With `acceptance_scan` the start is the hand-over and the carrier scans the parcel in right
+    then; without, the start is the purchase and the parcel is picked up on the schedule.
+    """
     s = SCHEDULES[service]
     transit, out, done = s["in_transit"], s["out_for_delivery"], s["delivered"]
-    plan: list[tuple[float, TrackingStatus, str, str]] = [
-        (0.0, "label_created", "Shipping label created, awaiting item", origin),
-        (transit, "in_transit", "Picked up by carrier", origin),
+    first: list[tuple[float, TrackingStatus, str, str]] = (
+        [
+            (0.0, "in_transit", "Accepted by carrier", origin),
+            (transit, "in_transit", "Departed origin facility", origin),
+        ]
+        if acceptance_scan
+        else [
+            (0.0, "label_created", "Shipping label created, awaiting item", origin),
+            (transit, "in_transit", "Picked up by carrier", origin),
+        ]
+    )
+    plan = [
+        *first,
         ((transit + out) / 2, "in_transit", "Arrived at destination facility", destination),
     ]
     if scenario == "lost":
@@ -62,32 +77,47 @@ def timeline(
     carrier: str,
     service: Service,
     scenario: str,
-    created_at: datetime,
+    started_at: datetime | None,
+    acceptance_scan: bool,
     now: datetime,
     time_scale: float,
     origin: str,
     destination: str,
     voided_at: datetime | None = None,
 ) -> TrackingInfo:
-    """The tracking a customer would see at `now` (a voided label never moves again)."""
+    """The tracking a customer would see at `now` (a voided label never moves again).
+
+    `started_at` None: the parcel was never handed over, so the carrier has only the label.
+    """
+    if started_at is None:
+        return TrackingInfo(
+            tracking_number=tracking_number, carrier=carrier, status="label_created", events=[]
+        )
     until = min(now, voided_at) if voided_at is not None else now
     plan = [
         TrackingEvent(
-            at=created_at + scaled(offset, time_scale),
+            at=started_at + scaled(offset, time_scale),
             status=status,
             description=text,
             location=where,
         )
-        for offset, status, text, where in _planned(service, scenario, origin, destination)
+        for offset, status, text, where in _planned(
+            service, scenario, origin, destination, acceptance_scan=acceptance_scan
+        )
     ]
     seen = [event for event in plan if event.at <= until]
+    if not seen:
+        # Voided before the journey's first event (a hand-over is refused once voided).
+        return TrackingInfo(
+            tracking_number=tracking_number, carrier=carrier, status="label_created", events=[]
+        )
     last = seen[-1]
     delivered = next((e.at for e in seen if e.status == "delivered"), None)
     reason = None
     if last.status == "exception":
         reason = "lost" if scenario == "lost" else "failed_attempt"
     # The estimate only reveals what the carrier would know by now, not the scripted ending.
-    estimate: datetime | None = created_at + scaled(SCHEDULES[service]["delivered"], time_scale)
+    estimate: datetime | None = started_at + scaled(SCHEDULES[service]["delivered"], time_scale)
     if delivered is not None:
         estimate = delivered
     elif reason == "failed_attempt":
@@ -106,7 +136,7 @@ def timeline(
 
 
 def first_scan_at(created_at: datetime, service: Service, time_scale: float) -> datetime:
-    """When the carrier scans the parcel, after which the label can no longer be voided."""
+    """When a label treated as handed over at purchase is picked up (and can't be voided)."""
     return created_at + scaled(SCHEDULES[service]["in_transit"], time_scale)
 
 

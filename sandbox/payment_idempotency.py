@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from integrations.clock import Clock
 from integrations.payments.errors import (
     GatewayUnavailable,
     IdempotencyConflict,
@@ -26,7 +25,8 @@ from integrations.payments.errors import (
     PaymentNotFound,
     PaymentStateError,
 )
-from store.sandbox_tables import SandboxPaymentRequest
+from sandbox.clock import Clock
+from sandbox.tables import SandboxPaymentRequest
 
 log = structlog.get_logger(__name__)
 

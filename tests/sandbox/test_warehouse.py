@@ -16,8 +16,8 @@ from integrations.warehouse.protocol import (
     Warehouse,
     WarehouseEvent,
 )
-from integrations.warehouse.sandbox import SandboxWarehouse
-from tests.integrations.fakes import FakeClock
+from sandbox.warehouse import SandboxWarehouse
+from tests.sandbox.fakes import FakeClock
 
 LINES: list[ReleaseLine | dict[str, Any]] = [
     ReleaseLine(line_id="1", sku="TSHIRT-M", quantity=2),

@@ -1,8 +1,12 @@
 """Sandbox carriers (`parcelpoint`, `swiftship`): real rate tables, PDF labels, moving tracking.
 
+As at a real carrier, tracking starts when the shipper hands the parcel over (`hand_over`, the
+end-of-day manifest): until then a label is only a label, `track` shows no scans and voiding it
+always works; from then on it cannot be voided and the journey runs on the service's schedule.
+
 Markers in `ship_to.line1` script the unusual: "FAIL DELIVERY", "LOST PARCEL", "RETURN TO SENDER"
-(see `tracking.py`) and "CARRIER OUTAGE", which fails the first `buy_label` attempt of each
-idempotency key with `CarrierUnavailable` to exercise retries.
+(see `carrier_tracking.py`) and "CARRIER OUTAGE", which fails the first `buy_label` attempt of
+each idempotency key with `CarrierUnavailable` to exercise retries.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from datetime import datetime
 from decimal import Decimal
 from typing import cast
 
@@ -23,6 +28,7 @@ from integrations.carriers import labels
 from integrations.carriers.errors import (
     CarrierUnavailable,
     LabelAlreadyUsed,
+    LabelVoided,
     UnknownLabel,
     UnknownTracking,
 )
@@ -35,7 +41,7 @@ from integrations.carriers.protocol import (
     Service,
     TrackingInfo,
 )
-from integrations.carriers.rate_tables import (
+from sandbox.carrier_rates import (
     TARIFFS,
     billable_kg,
     quote,
@@ -43,15 +49,15 @@ from integrations.carriers.rate_tables import (
     validate_origin,
     zone_between,
 )
-from integrations.carriers.tracking import (
+from sandbox.carrier_tracking import (
     first_scan_at,
     new_tracking_number,
     scenario_for,
     timeline,
 )
-from integrations.clock import Clock, utc_now
+from sandbox.clock import Clock, utc_now
+from sandbox.tables import SandboxCarrierAttempt, SandboxLabel
 from store.db import readers
-from store.sandbox_tables import SandboxCarrierAttempt, SandboxLabel
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +67,11 @@ _MAX_INSERT_TRIES = 5
 
 
 class SandboxCarrier:
-    """One simulated carrier account; state (labels) lives in `sandbox_labels`."""
+    """One simulated carrier account; state (labels) lives in `sandbox_labels`.
+
+    `auto_hand_over`: treat every label as handed over at purchase, as before hand-overs
+    existed: tracking runs from the purchase and a void works until the pick-up scan.
+    """
 
     def __init__(
         self,
@@ -71,6 +81,7 @@ class SandboxCarrier:
         time_scale: float = 1.0,
         clock: Clock = utc_now,
         latency_s: float = 0.05,
+        auto_hand_over: bool = False,
     ) -> None:
         self.name = name
         self._tariff = TARIFFS[name]
@@ -80,6 +91,7 @@ class SandboxCarrier:
         self._clock = clock
         # Network latency is real time; it does not shrink with time_scale.
         self._latency_s = latency_s
+        self.auto_hand_over = auto_hand_over
 
     async def rates(self, req: RateRequest) -> list[Rate]:
         """Quotes for every service, priced by zone and billable weight."""
@@ -124,16 +136,22 @@ class SandboxCarrier:
         raise CarrierUnavailable("label_conflict", "Could not allocate a tracking number; retry.")
 
     async def void_label(self, *, label_id: str) -> LabelVoid:
-        """Void an unscanned label; voiding twice returns the first void."""
+        """Void a label the carrier does not have the parcel for; voiding twice returns the
+        first void."""
         await self._network()
         async with self._sessions() as session, session.begin():
-            row = await session.get(SandboxLabel, label_id, with_for_update=True)
-            if row is None or row.carrier != self.name:
-                raise UnknownLabel("unknown_label", f"No {self.name} label {label_id}.")
+            row = await self._locked(session, label_id)
             if row.voided_at is None:
                 now = self._clock()
+                if row.handed_over_at is not None:
+                    raise LabelAlreadyUsed(
+                        "label_handed_over",
+                        f"Label {label_id} was handed over to {self.name}; it cannot be voided.",
+                    )
                 service = cast(Service, row.service)
-                if now >= first_scan_at(row.created_at, service, self._time_scale):
+                if self.auto_hand_over and now >= first_scan_at(
+                    row.created_at, service, self._time_scale
+                ):
                     raise LabelAlreadyUsed(
                         "label_scanned", f"Label {label_id} was scanned; it cannot be voided."
                     )
@@ -145,12 +163,27 @@ class SandboxCarrier:
             )
 
     async def hand_over(self, *, label_id: str, idempotency_key: str) -> None:
-        """Accept the parcel (the label must be ours and live)."""
+        """Record that the parcel left the building on this label; the first hand-over counts.
+
+        The key is accepted for the protocol's sake: the label itself makes a repeat harmless.
+        """
         await self._network()
-        async with self._reads() as session:
-            row = await session.get(SandboxLabel, label_id)
-        if row is None or row.carrier != self.name:
-            raise UnknownLabel("unknown_label", f"No {self.name} label {label_id}.")
+        async with self._sessions() as session, session.begin():
+            row = await self._locked(session, label_id)
+            if row.voided_at is not None:
+                raise LabelVoided(
+                    "label_voided", f"Label {label_id} was voided; it cannot be handed over."
+                )
+            if row.handed_over_at is not None:
+                return
+            row.handed_over_at = self._clock()
+        log.info(
+            "parcel handed over",
+            carrier=self.name,
+            tracking_number=row.tracking_number,
+            reference=row.reference,
+            idempotency_key=idempotency_key,
+        )
 
     async def track(self, tracking_number: str) -> TrackingInfo:
         """Where the parcel is now, derived from the label and the clock."""
@@ -169,13 +202,26 @@ class SandboxCarrier:
             carrier=self.name,
             service=cast(Service, row.service),
             scenario=row.scenario,
-            created_at=row.created_at,
+            started_at=self._journey_start(row),
+            acceptance_scan=not self.auto_hand_over,
             now=self._clock(),
             time_scale=self._time_scale,
             origin=_place(row.ship_from),
             destination=_place(row.ship_to),
             voided_at=row.voided_at,
         )
+
+    def _journey_start(self, row: SandboxLabel) -> datetime | None:
+        """When tracking starts: the purchase under `auto_hand_over` (a later hand-over must
+        not rewind a journey already under way), else the hand-over, if any."""
+        return row.created_at if self.auto_hand_over else row.handed_over_at
+
+    async def _locked(self, session: AsyncSession, label_id: str) -> SandboxLabel:
+        """This carrier's label, locked for the transaction (`UnknownLabel` if not ours)."""
+        row = await session.get(SandboxLabel, label_id, with_for_update=True)
+        if row is None or row.carrier != self.name:
+            raise UnknownLabel("unknown_label", f"No {self.name} label {label_id}.")
+        return row
 
     def _rate(self, req: RateRequest, service: Service) -> Rate:
         validate_origin(req.ship_from, self._tariff.countries)
@@ -294,11 +340,17 @@ def sandbox_carriers(
     time_scale: float = 1.0,
     clock: Clock = utc_now,
     latency_s: float = 0.05,
+    auto_hand_over: bool = False,
 ) -> dict[str, SandboxCarrier]:
     """Every sandbox carrier by name, ready for rate shopping."""
     return {
         name: SandboxCarrier(
-            name, sessions, time_scale=time_scale, clock=clock, latency_s=latency_s
+            name,
+            sessions,
+            time_scale=time_scale,
+            clock=clock,
+            latency_s=latency_s,
+            auto_hand_over=auto_hand_over,
         )
         for name in TARIFFS
     }

@@ -1,4 +1,4 @@
-"""Sandbox carriers: rate shopping, idempotent labels, voids and tracking driven by a fake clock."""
+"""Sandbox carriers: rates, idempotent labels, voids, hand-over and tracking on a fake clock."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ from integrations.carriers.errors import (
     InvalidAddress,
     InvalidParcel,
     LabelAlreadyUsed,
+    LabelVoided,
     UnknownLabel,
     UnknownTracking,
 )
 from integrations.carriers.protocol import Address, Carrier, Label, Rate, RateRequest
-from integrations.carriers.sandbox import SandboxCarrier, sandbox_carriers
-from integrations.carriers.tracking import luhn_digit, s10_digit
-from store.sandbox_tables import SandboxLabel
-from tests.integrations.fakes import FakeClock
+from sandbox.carrier_tracking import luhn_digit, s10_digit
+from sandbox.carriers import SandboxCarrier, sandbox_carriers
+from sandbox.tables import SandboxLabel
+from tests.sandbox.fakes import FakeClock
 
 AUSTIN = Address(name="OMS Austin DC", line1="100 Congress Ave", city="Austin", region="TX",
                  postal_code="78701")  # fmt: skip
@@ -160,22 +161,100 @@ async def test_tracking_numbers_look_real(carriers: dict[str, SandboxCarrier]) -
     assert re.fullmatch(r"SW\d{9}US", sw) and s10_digit(sw[2:10]) == sw[10]
 
 
-async def test_tracking_progresses_with_the_clock(
+async def _hand_over(carrier: SandboxCarrier, label: Label) -> None:
+    await carrier.hand_over(label_id=label.label_id, idempotency_key=f"{label.reference}:handover")
+
+
+def _auto(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> SandboxCarrier:
+    """ParcelPoint treating every label as handed over at purchase (the pre-hand-over model)."""
+    return SandboxCarrier("parcelpoint", sessions, clock=clock, latency_s=0, auto_hand_over=True)
+
+
+async def test_a_label_not_handed_over_never_moves_and_can_be_voided(
     carriers: dict[str, SandboxCarrier], clock: FakeClock
 ) -> None:
     carrier = carriers["parcelpoint"]
     label = await _buy(carrier, _req())
+    clock.advance(days=3)
+
+    info = await carrier.track(label.tracking_number)
+    assert (info.status, info.events, info.delivered_at) == ("label_created", [], None)
+    # Days after purchase the carrier still has nothing but the label: the void goes through.
+    void = await carrier.void_label(label_id=label.label_id)
+    assert void.refund_amount == label.cost
+
+
+async def test_tracking_runs_from_the_hand_over(
+    carriers: dict[str, SandboxCarrier], clock: FakeClock
+) -> None:
+    carrier = carriers["parcelpoint"]
+    label = await _buy(carrier, _req())
+    handed_over = clock.advance(hours=5)
+    await _hand_over(carrier, label)
     seen = []
     for hours in (0, 1, 3.5, 6, 7):
-        clock.now = label.created_at + timedelta(hours=hours)
+        clock.now = handed_over + timedelta(hours=hours)
         seen.append((await carrier.track(label.tracking_number)).status)
 
-    assert seen == ["label_created", "in_transit", "in_transit", "out_for_delivery", "delivered"]
+    assert seen == ["in_transit", "in_transit", "in_transit", "out_for_delivery", "delivered"]
     info = await carrier.track(label.tracking_number)
-    assert info.delivered_at == label.created_at + timedelta(hours=7)
+    assert info.events[0].at == handed_over
+    assert info.events[0].description == "Accepted by carrier"
+    assert info.delivered_at == handed_over + timedelta(hours=7)
     assert info.estimated_delivery == info.delivered_at
     assert [e.at for e in info.events] == sorted(e.at for e in info.events)
     assert info.events[-1].location == "NEW YORK, NY"
+
+
+async def test_hand_over_is_idempotent_and_durable(
+    sessions: async_sessionmaker[AsyncSession],
+    carriers: dict[str, SandboxCarrier],
+    clock: FakeClock,
+) -> None:
+    carrier = carriers["parcelpoint"]
+    label = await _buy(carrier, _req())
+    first = clock.advance(hours=1)
+    await _hand_over(carrier, label)
+    clock.advance(hours=2)
+    await _hand_over(carrier, label)  # a retried activity: the first hand-over counts
+
+    async with sessions() as session:
+        row = await session.get(SandboxLabel, label.label_id)
+    assert row is not None and row.handed_over_at == first
+    # A restarted worker (a new adapter on the same database) sees the same journey.
+    again = sandbox_carriers(sessions, time_scale=1.0, clock=clock, latency_s=0)["parcelpoint"]
+    assert (await again.track(label.tracking_number)).events[0].at == first
+
+
+async def test_hand_over_refuses_unknown_and_voided_labels(
+    carriers: dict[str, SandboxCarrier],
+) -> None:
+    carrier = carriers["parcelpoint"]
+    label = await _buy(carrier, _req())
+    with pytest.raises(UnknownLabel):
+        await carrier.hand_over(label_id="lbl_missing", idempotency_key="k")
+    with pytest.raises(UnknownLabel):  # another carrier's label
+        await carriers["swiftship"].hand_over(label_id=label.label_id, idempotency_key="k")
+    await carrier.void_label(label_id=label.label_id)
+    with pytest.raises(LabelVoided):
+        await _hand_over(carrier, label)
+    assert (await carrier.track(label.tracking_number)).status == "label_created"
+
+
+async def test_no_void_once_handed_over(
+    carriers: dict[str, SandboxCarrier], clock: FakeClock
+) -> None:
+    carrier = carriers["parcelpoint"]
+    label = await _buy(carrier, _req())
+    await _hand_over(carrier, label)
+    # Right away, before any scan: the parcel has left the building.
+    with pytest.raises(LabelAlreadyUsed):
+        await carrier.void_label(label_id=label.label_id)
+    clock.advance(hours=2)
+    with pytest.raises(LabelAlreadyUsed):
+        await carrier.void_label(label_id=label.label_id)
+    with pytest.raises(UnknownLabel):
+        await carrier.void_label(label_id="lbl_missing")
 
 
 async def test_time_scale_delivers_standard_in_seconds(
@@ -183,10 +262,14 @@ async def test_time_scale_delivers_standard_in_seconds(
 ) -> None:
     fast = sandbox_carriers(sessions, time_scale=0.001, clock=clock, latency_s=0)["swiftship"]
     label = await _buy(fast, _req())
+    clock.advance(seconds=40)
+    assert (await fast.track(label.tracking_number)).status == "label_created"
+    handed_over = clock.now
+    await _hand_over(fast, label)
 
-    clock.now = label.created_at + timedelta(seconds=4)
+    clock.now = handed_over + timedelta(seconds=4)
     assert (await fast.track(label.tracking_number)).status == "in_transit"
-    clock.now = label.created_at + timedelta(seconds=29)
+    clock.now = handed_over + timedelta(seconds=29)
     assert (await fast.track(label.tracking_number)).status == "delivered"
 
 
@@ -201,7 +284,7 @@ async def test_time_scale_delivers_standard_in_seconds(
         ("RETURN TO SENDER", 7, "returned_to_sender", None),
     ],
 )
-async def test_exception_markers(
+async def test_exception_markers_run_from_the_hand_over(
     carriers: dict[str, SandboxCarrier],
     clock: FakeClock,
     marker: str,
@@ -211,7 +294,10 @@ async def test_exception_markers(
 ) -> None:
     carrier = carriers["parcelpoint"]
     label = await _buy(carrier, _req(_to(line1=f"12 Elm St {marker}")))
-    clock.now = label.created_at + timedelta(hours=at_hours)
+    handed_over = clock.advance(hours=10)
+    assert (await carrier.track(label.tracking_number)).status == "label_created"
+    await _hand_over(carrier, label)
+    clock.now = handed_over + timedelta(hours=at_hours)
 
     info = await carrier.track(label.tracking_number)
     assert (info.status, info.exception_reason) == (status, reason)
@@ -219,10 +305,27 @@ async def test_exception_markers(
         assert any(e.status == "exception" for e in info.events)
 
 
-async def test_void_before_the_first_scan_and_not_after(
-    carriers: dict[str, SandboxCarrier], clock: FakeClock
+async def test_auto_hand_over_tracks_from_purchase(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
 ) -> None:
-    carrier = carriers["parcelpoint"]
+    carrier = _auto(sessions, clock)
+    label = await _buy(carrier, _req())
+    seen = []
+    for hours in (0, 1, 3.5, 6, 7):
+        clock.now = label.created_at + timedelta(hours=hours)
+        seen.append((await carrier.track(label.tracking_number)).status)
+
+    assert seen == ["label_created", "in_transit", "in_transit", "out_for_delivery", "delivered"]
+    # A hand-over reported later is recorded but does not rewind the journey under way.
+    await _hand_over(carrier, label)
+    info = await carrier.track(label.tracking_number)
+    assert info.delivered_at == label.created_at + timedelta(hours=7)
+
+
+async def test_auto_hand_over_voids_before_the_first_scan_and_not_after(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    carrier = _auto(sessions, clock)
     unused = await _buy(carrier, _req(), key="k-unused")
     scanned = await _buy(carrier, _req(), key="k-scanned")
 
@@ -234,8 +337,6 @@ async def test_void_before_the_first_scan_and_not_after(
         await carrier.void_label(label_id=scanned.label_id)
     # A voided label never moves.
     assert (await carrier.track(unused.tracking_number)).status == "label_created"
-    with pytest.raises(UnknownLabel):
-        await carrier.void_label(label_id="lbl_missing")
 
 
 async def test_unknown_tracking(carriers: dict[str, SandboxCarrier]) -> None:
