@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities import io
 from config.settings import Settings
 from domain.atp import channel_atp
 from integrations.channels.base import InventoryLevel
@@ -37,83 +37,6 @@ log = structlog.get_logger(__name__)
 INVENTORY_SYNC_WORKFLOW = "InventorySyncWorkflow"
 # Channels whose listings we keep in step with stock (every sandbox channel by default).
 DEFAULT_SYNC_CHANNELS = ("shopify", "woocommerce", "amazon", "ebay", "etsy", "walmart")
-
-
-class PullInput(BaseModel):
-    """One poll of one channel account."""
-
-    channel: str
-    account: str = "default"
-    # Where a first poll starts (no cursor yet).
-    lookback_hours: float = Field(default=24, gt=0)
-
-
-class PullResult(BaseModel):
-    """What one poll found."""
-
-    fetched: int = 0
-    accepted: int = 0
-    duplicates: int = 0
-    rejected: int = 0
-    cancelled: int = 0
-    ignored: int = 0
-    cursor: str = ""
-
-
-class StockChanged(BaseModel):
-    """SKUs whose availability may have changed, and when we learnt it."""
-
-    skus: list[str]
-    at: datetime
-    # When each SKU first changed, where known (the relay batches older changes): honest lag.
-    since: dict[str, datetime] = Field(default_factory=dict)
-
-
-# Documented limits, as (burst, sustained calls per second): Shopify REST is a leaky bucket of
-# 40 refilling at 2/s; the marketplaces' inventory APIs are slower.
-RATE_LIMITS: dict[str, tuple[int, float]] = {
-    "shopify": (40, 2.0),
-    "woocommerce": (10, 5.0),
-    "amazon": (10, 5.0),
-    "ebay": (10, 1.0),
-    "etsy": (10, 5.0),
-    "walmart": (10, 1.0),
-}
-
-
-class InventorySyncInput(BaseModel):
-    """A channel's sync workflow: its rate limit, coalescing window, and carried-over state."""
-
-    channel: str
-    burst: int = Field(default=10, ge=1)
-    per_second: float = Field(default=1.0, gt=0)
-    window_s: float = Field(default=2.0, ge=0)
-    # Carried across continue-as-new: what is queued and the bucket's level.
-    pending: dict[str, datetime] = Field(default_factory=dict)
-    tokens: float | None = None
-    refilled_at: datetime | None = None
-
-    @classmethod
-    def for_channel(cls, channel: str, **overrides: object) -> InventorySyncInput:
-        """Defaults for a channel from its documented rate limit."""
-        burst, per_second = RATE_LIMITS.get(channel, (10, 1.0))
-        return cls.model_validate(
-            {"channel": channel, "burst": burst, "per_second": per_second, **overrides}
-        )
-
-
-class PushInventoryInput(BaseModel):
-    """Availability to push to one channel: SKU -> when its change was first queued."""
-
-    channel: str
-    enqueued_at: dict[str, datetime]
-
-
-class PushInventoryResult(BaseModel):
-    """Levels sent, and SKUs skipped because the channel already shows that level."""
-
-    pushed: dict[str, int] = Field(default_factory=dict)
-    unchanged: int = 0
 
 
 def _initial_cursor(channel: str, since: datetime) -> str:
@@ -143,7 +66,7 @@ class ChannelActivities:
         self._endpoints = endpoints
 
     @activity.defn
-    async def pull_channel_orders(self, inp: PullInput) -> PullResult:
+    async def pull_channel_orders(self, inp: io.PullInput) -> io.PullResult:
         """Fetch orders changed since the stored cursor, submit each once, advance the cursor."""
         puller = self._pullers.get(f"{inp.channel}/{inp.account}")
         if puller is None:
@@ -158,7 +81,7 @@ class ChannelActivities:
             )
         )
         page = await puller.fetch(since)
-        result = PullResult(fetched=len(page.orders), cursor=page.cursor)
+        result = io.PullResult(fetched=len(page.orders), cursor=page.cursor)
         client = activity.client()
         for pulled in page.orders:
             activity.heartbeat(pulled.external_id)
@@ -188,7 +111,7 @@ class ChannelActivities:
         return result
 
     @activity.defn
-    async def push_inventory(self, inp: PushInventoryInput) -> PushInventoryResult:
+    async def push_inventory(self, inp: io.PushInventoryInput) -> io.PushInventoryResult:
         """Send each SKU's channel availability (ATP less the channel's buffer); record the lag."""
         endpoint = self._endpoints.get(inp.channel)
         if endpoint is None:
@@ -201,7 +124,7 @@ class ChannelActivities:
             last = await _by_sku(session, ChannelInventoryLevel, inp.channel, skus)
         default = buffers.get("*")
         levels: list[InventoryLevel] = []
-        result = PushInventoryResult()
+        result = io.PushInventoryResult()
         for sku in skus:
             buffer = buffers.get(sku, default)
             if buffer is not None and not buffer.enabled:
@@ -293,13 +216,13 @@ async def notify_stock_changed(
     wanted = sorted(set(skus))
     if not wanted:
         return
-    change = StockChanged(skus=wanted, at=datetime.now(UTC), since=dict(since or {}))
+    change = io.StockChanged(skus=wanted, at=datetime.now(UTC), since=dict(since or {}))
 
     async def queue(channel: str) -> str | None:
         try:
             await client.start_workflow(
                 INVENTORY_SYNC_WORKFLOW,
-                InventorySyncInput.for_channel(channel),
+                io.InventorySyncInput.for_channel(channel),
                 id=sync_workflow_id(channel, task_queue),
                 task_queue=task_queue,
                 start_signal="stock_changed",

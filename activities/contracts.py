@@ -120,6 +120,17 @@ apply_dispositions: ActivityRef[io.DispositionInput, dict[str, int]] = ref(
     "apply_dispositions", io.DispositionInput, dict[str, int]
 )
 
+# Channels and forecasting.
+pull_channel_orders: ActivityRef[io.PullInput, io.PullResult] = ref(
+    "pull_channel_orders", io.PullInput, io.PullResult
+)
+push_inventory: ActivityRef[io.PushInventoryInput, io.PushInventoryResult] = ref(
+    "push_inventory", io.PushInventoryInput, io.PushInventoryResult
+)
+compute_forecasts: ActivityRef[io.ComputeForecastsInput, io.ComputeForecastsResult] = ref(
+    "compute_forecasts", io.ComputeForecastsInput, io.ComputeForecastsResult
+)
+
 # The sweeper.
 sweep_abandoned_orders: ActivityRef[io.SweepInput, io.SweepResult] = ref(
     "sweep_abandoned_orders", io.SweepInput, io.SweepResult
@@ -148,4 +159,11 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     record_return,
     apply_dispositions,
     sweep_abandoned_orders,
+)
+# Every reference (the worker registers an implementation of each).
+ALL: tuple[ActivityRef[Any, Any], ...] = (
+    *ORDER_ACTIVITIES,
+    pull_channel_orders,
+    push_inventory,
+    compute_forecasts,
 )

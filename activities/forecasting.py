@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.forecast import ForecastParams, plan
+from activities.io import ComputeForecastsInput, ComputeForecastsResult
+from domain.forecast import plan
 from store import analytics
-
-
-class ComputeForecastsInput(BaseModel):
-    """A run's parameters and the moment it plans from (the workflow's clock, for replays)."""
-
-    params: ForecastParams
-    as_of: datetime
-
-
-class ComputeForecastsResult(BaseModel):
-    """What a run wrote."""
-
-    skus: int
-    reorder_now: list[str]
-
 
 log = structlog.get_logger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from domain.forecast import ForecastParams
 from domain.models import Address, CanonicalOrder
 from domain.order_state import OrderSnapshot, RateChoice, Reservation, ShipmentLine
 from domain.returns import RmaLine
@@ -254,6 +255,103 @@ class SweepResult(BaseModel):
 
     swept: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)
+
+
+# ---- channels ----------------------------------------------------------------------------------
+
+
+class PullInput(BaseModel):
+    """One poll of one channel account."""
+
+    channel: str
+    account: str = "default"
+    # Where a first poll starts (no cursor yet).
+    lookback_hours: float = Field(default=24, gt=0)
+
+
+class PullResult(BaseModel):
+    """What one poll found."""
+
+    fetched: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    cancelled: int = 0
+    ignored: int = 0
+    cursor: str = ""
+
+
+class StockChanged(BaseModel):
+    """SKUs whose availability may have changed, and when we learnt it."""
+
+    skus: list[str]
+    at: datetime
+    # When each SKU first changed, where known (the relay batches older changes): honest lag.
+    since: dict[str, datetime] = Field(default_factory=dict)
+
+
+# Documented limits, as (burst, sustained calls per second): Shopify REST is a leaky bucket of
+# 40 refilling at 2/s; the marketplaces' inventory APIs are slower.
+RATE_LIMITS: dict[str, tuple[int, float]] = {
+    "shopify": (40, 2.0),
+    "woocommerce": (10, 5.0),
+    "amazon": (10, 5.0),
+    "ebay": (10, 1.0),
+    "etsy": (10, 5.0),
+    "walmart": (10, 1.0),
+}
+
+
+class InventorySyncInput(BaseModel):
+    """A channel's sync workflow: its rate limit, coalescing window, and carried-over state."""
+
+    channel: str
+    burst: int = Field(default=10, ge=1)
+    per_second: float = Field(default=1.0, gt=0)
+    window_s: float = Field(default=2.0, ge=0)
+    # Carried across continue-as-new: what is queued and the bucket's level.
+    pending: dict[str, datetime] = Field(default_factory=dict)
+    tokens: float | None = None
+    refilled_at: datetime | None = None
+
+    @classmethod
+    def for_channel(cls, channel: str, **overrides: object) -> InventorySyncInput:
+        """Defaults for a channel from its documented rate limit."""
+        burst, per_second = RATE_LIMITS.get(channel, (10, 1.0))
+        return cls.model_validate(
+            {"channel": channel, "burst": burst, "per_second": per_second, **overrides}
+        )
+
+
+class PushInventoryInput(BaseModel):
+    """Availability to push to one channel: SKU -> when its change was first queued."""
+
+    channel: str
+    enqueued_at: dict[str, datetime]
+
+
+class PushInventoryResult(BaseModel):
+    """Levels sent, and SKUs skipped because the channel already shows that level."""
+
+    pushed: dict[str, int] = Field(default_factory=dict)
+    unchanged: int = 0
+
+
+# ---- forecasting -------------------------------------------------------------------------------
+
+
+class ComputeForecastsInput(BaseModel):
+    """A run's parameters and the moment it plans from (the workflow's clock, for replays)."""
+
+    params: ForecastParams
+    as_of: datetime
+
+
+class ComputeForecastsResult(BaseModel):
+    """What a run wrote."""
+
+    skus: int
+    reorder_now: list[str]
 
 
 # The projection's input is the read model's snapshot itself.

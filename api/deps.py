@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api import auth
 from api.errors import ApiError
 from config.settings import Settings
+from services.orders import OpsContext
 from store.tables import ApiKey
 
 
@@ -57,7 +58,15 @@ async def current_key(request: Request) -> ApiKey:
     return key
 
 
+async def get_ops(request: Request) -> OpsContext:
+    """Database, Temporal and settings for sending ops changes to order workflows."""
+    return OpsContext(
+        request.app.state.sessions, await get_temporal(request), get_settings(request)
+    )
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+OpsDep = Annotated[OpsContext, Depends(get_ops)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]

@@ -66,6 +66,7 @@ async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
 
 # The one place a domain error becomes an HTTP status.
 STATUS: dict[type[domain.DomainError], int] = {
+    domain.Unauthenticated: 401,
     domain.NotFound: 404,
     domain.InvalidInput: 422,
     domain.BadRequest: 400,

@@ -27,6 +27,12 @@ class ShipmentView(BaseModel):
     lines: list[dict[str, Any]] = Field(default_factory=list)
     rate: dict[str, Any] | None = None
     rate_alternatives: list[dict[str, Any]] = Field(default_factory=list)
+    released: bool = False
+    label_voided: bool = False
+    captured: bool = False
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancel_reason: str | None = None
 
 
 class PaymentView(BaseModel):

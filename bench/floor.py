@@ -31,8 +31,9 @@ with workflow.unsafe.imports_passed_through():
 STEP_TIMEOUT = timedelta(seconds=30)
 TIMER = timedelta(milliseconds=1)
 # Plan letters: A activity, L local activity, U search-attribute upsert, T timer, S wait for an
-# outside signal (sent after the preceding activity completes), X signal the parent, C child.
-ACTIVITY, LOCAL, UPSERT, TIMER_STEP, SIGNAL, TO_PARENT, CHILD = "ALUTSXC"
+# outside signal and R for an outside Update (sent after the preceding activity completes: the
+# warehouse's picked/packed signals and its shipped Update), X signal the parent, C child.
+ACTIVITY, LOCAL, UPSERT, TIMER_STEP, SIGNAL, REPORT, TO_PARENT, CHILD = "ALUTSRXC"
 # Signals the order gets from its own child: the child's X, not an outside S.
 CHILD_SIGNALS = {"tracking_update"}
 
@@ -72,6 +73,8 @@ def _letters(events: Iterable[Any]) -> str:
             name = event.workflow_execution_signaled_event_attributes.signal_name
             if name not in CHILD_SIGNALS:
                 out.append(SIGNAL)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            out.append(REPORT)
         elif kind == EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED:
             out.append(TO_PARENT)
         elif kind == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
@@ -79,15 +82,16 @@ def _letters(events: Iterable[Any]) -> str:
     return "".join(out)
 
 
-def signal_senders(steps: str) -> dict[int, int]:
-    """Activity index -> outside signals that follow it (the WMS reports after the release)."""
-    senders: dict[int, int] = {}
+def signal_senders(steps: str) -> dict[int, str]:
+    """Activity index -> the outside events that follow it, as S and R letters in order (the
+    WMS reports after the release)."""
+    senders: dict[int, str] = {}
     last = -1
     for i, step in enumerate(steps):
         if step == ACTIVITY:
             last = i
-        elif step == SIGNAL and last >= 0:
-            senders[last] = senders.get(last, 0) + 1
+        elif step in (SIGNAL, REPORT) and last >= 0:
+            senders[last] = senders.get(last, "") + step
     return senders
 
 
@@ -100,16 +104,16 @@ class FloorInput(BaseModel):
 
 
 class NoopInput(BaseModel):
-    """Which workflow to signal afterwards, and how many times (the WMS's events)."""
+    """Which workflow to report to afterwards, and how (S signal, R Update: the WMS's events)."""
 
     workflow_id: str = ""
-    signals: int = 0
+    reports: str = ""
 
 
 @activity.defn(name="bench_noop")
 async def noop(inp: NoopInput) -> None:
-    """Does nothing; then, like a warehouse, reports `signals` events a moment later."""
-    if inp.signals:
+    """Does nothing; then, like a warehouse, reports its events a moment later."""
+    if inp.reports:
         client = activity.client()
         task = asyncio.get_running_loop().create_task(_signal(client, inp))
         _PENDING.add(task)
@@ -121,8 +125,11 @@ _PENDING: set[asyncio.Task[None]] = set()
 
 async def _signal(client: Any, inp: NoopInput) -> None:
     handle = client.get_workflow_handle(inp.workflow_id)
-    for _ in range(inp.signals):
-        await handle.signal("bench_event")
+    for kind in inp.reports:
+        if kind == REPORT:
+            await handle.execute_update("bench_report")
+        else:
+            await handle.signal("bench_event")
 
 
 @workflow.defn(name="BenchFloorWorkflow")
@@ -137,6 +144,11 @@ class FloorWorkflow:
         """An outside event (or the child's report)."""
         self._events += 1
 
+    @workflow.update
+    def bench_report(self) -> None:
+        """An outside event that waits for its answer (the warehouse's `shipped`)."""
+        self._events += 1
+
     @workflow.run
     async def run(self, inp: FloorInput) -> int:
         """Execute each step in order."""
@@ -148,7 +160,7 @@ class FloorWorkflow:
             if step == ACTIVITY:
                 await workflow.execute_activity(
                     noop,
-                    NoopInput(workflow_id=me, signals=senders.get(i, 0)),
+                    NoopInput(workflow_id=me, reports=senders.get(i, "")),
                     start_to_close_timeout=STEP_TIMEOUT,
                 )
             elif step == LOCAL:
@@ -159,7 +171,7 @@ class FloorWorkflow:
                 workflow.upsert_search_attributes([ORDER_STATUS.value_set(f"step-{i}")])
             elif step == TIMER_STEP:
                 await workflow.sleep(TIMER)
-            elif step == SIGNAL:
+            elif step in (SIGNAL, REPORT):
                 expected += 1
                 await workflow.wait_condition(lambda n=expected: self._events >= n)  # type: ignore[misc]
             elif step == TO_PARENT and inp.parent_id:

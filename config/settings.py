@@ -5,14 +5,19 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.dispositions import DispositionRules
+from domain.models import ShippingService
 from domain.timings import Timings
 
 MIB = 1024 * 1024
+
+
+SERVICES: tuple[ShippingService, ...] = get_args(ShippingService)
 
 
 class Settings(BaseSettings):
@@ -52,6 +57,16 @@ class Settings(BaseSettings):
     backorder_deadline_hours: float = Field(default=168.0, gt=0)
     # The sandbox warehouse sends picked/packed/shipped by itself (a real WMS would call the API).
     sandbox_warehouse: bool = True
+    # Where and how the business ships: an order outside these is refused before payment.
+    # `OMS_SHIP_TO_COUNTRIES=US,CA`; `OMS_SHIPPING_SERVICES=standard,express`.
+    ship_to_countries: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["US"], min_length=1
+    )
+    shipping_services: Annotated[list[ShippingService], NoDecode] = Field(
+        default_factory=lambda: list(SERVICES), min_length=1
+    )
+    # A returned unit the customer calls faulty goes to inspection (or straight to write-off).
+    return_defective_disposition: Literal["inspect", "write_off"] = "inspect"
     payment_gateway: Literal["sandbox", "stripe"] = "sandbox"
     stripe_api_key: SecretStr | None = None
 
@@ -112,6 +127,22 @@ class Settings(BaseSettings):
             return_window_s=self.return_window_days * 86400,
             backorder_deadline_s=self.backorder_deadline_hours * 3600,
         )
+
+    def return_rules(self) -> DispositionRules:
+        """Disposition rules handed to each new order (fixed for its lifetime)."""
+        return DispositionRules(defective=self.return_defective_disposition)
+
+    @field_validator("ship_to_countries", "shipping_services", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ship_to_countries")
+    @classmethod
+    def _country_codes(cls, value: list[str]) -> list[str]:
+        return [code.upper() for code in value]
 
     def public_base_url(self) -> str:
         """Where customers and ops reach the API (used in label and tracking links)."""

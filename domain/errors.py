@@ -24,6 +24,12 @@ class DomainError(Exception):
             self.code = code
 
 
+class Unauthenticated(DomainError):
+    """The caller could not be verified (a missing or wrong signature)."""
+
+    code = "unauthorized"
+
+
 class NotFound(DomainError):
     """The thing asked for does not exist."""
 

@@ -21,14 +21,15 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateS
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-# The order intake still lives under api/ (it moves to services/ on its own branch).
-from api.services import orders as order_service
 from config.settings import Settings
 from domain.commands import ActionRequest
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable
 from domain.models import order_id_for
 from integrations.channels import registry
 from integrations.channels.base import CancelOrder, CreateOrder, MappingError
+
+# The order intake still lives under api/ (it moves to services/ on its own branch).
+from services import orders as order_service
 from store.channel_tables import ChannelDeadLetter, ChannelDelivery
 from store.dialect import insert_for
 from store.tables import Order, utcnow

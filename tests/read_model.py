@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.services import orders as intake
 from config.settings import Settings
 from domain.models import CanonicalOrder
 from domain.order_state import OrderSnapshot
 from integrations.channels import shopify
+from services import orders as intake
 from store import projections
 from store.tables import Order
 from tests.conftest import canonical_order

@@ -20,7 +20,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from activities.channels import PullInput
+from activities.io import PullInput
 from config.settings import Settings
 from workflows.channel_pull import ChannelPullWorkflow
 

@@ -22,7 +22,7 @@ from activities.io import SweepInput
 from config.settings import Settings
 from domain.forecast import ForecastParams
 from workflows.forecast import ForecastInput, ForecastWorkflow
-from workflows.sweeper import OrderSweepWorkflow
+from workflows.sweeper import OrderSweepWorkflow, sweep_schedule_id
 
 log = structlog.get_logger(__name__)
 FORECAST_SCHEDULE_ID = "oms-forecast"
@@ -64,18 +64,13 @@ async def ensure_forecast_schedule(
     )
 
 
-def sweep_schedule_id(settings: Settings) -> str:
-    """One sweeper per deployment (its task queue), even in a shared namespace."""
-    return f"oms-sweep-{settings.task_queue}"
-
-
 def sweep_schedule(settings: Settings) -> Schedule:
     """The schedule that runs OrderSweepWorkflow every few minutes on the OMS task queue."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
             OrderSweepWorkflow.run,
             SweepInput(task_queue=settings.task_queue),
-            id=f"{sweep_schedule_id(settings)}-run",
+            id=f"{sweep_schedule_id(settings.task_queue)}-run",
             task_queue=settings.task_queue,
             execution_timeout=timedelta(hours=1),
         ),
@@ -86,7 +81,9 @@ def sweep_schedule(settings: Settings) -> Schedule:
 
 async def ensure_sweep_schedule(client: Client, settings: Settings) -> str:
     """Create the sweeper's schedule, or update it to this version's definition."""
-    return await ensure_schedule(client, sweep_schedule_id(settings), sweep_schedule(settings))
+    return await ensure_schedule(
+        client, sweep_schedule_id(settings.task_queue), sweep_schedule(settings)
+    )
 
 
 async def ensure_schedule(

@@ -44,6 +44,8 @@ WORKFLOWS: Sequence[type] = (
 )
 # Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
 GRACEFUL_SHUTDOWN = timedelta(seconds=60)
+# The relay and the sandbox warehouse finish their pass within this, or are cancelled.
+SERVICES_STOP_WITHIN = timedelta(seconds=5)
 
 
 def build_worker(
@@ -111,7 +113,11 @@ async def worker_services(
         yield
     finally:
         stop.set()
-        await asyncio.gather(*tasks)
+        # A delivery in flight may wait on a workflow whose worker is stopping too.
+        _, pending = await asyncio.wait(tasks, timeout=SERVICES_STOP_WITHIN.total_seconds())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_worker(settings: Settings) -> None:

@@ -8,17 +8,20 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channels import ChannelActivities, PullInput, PullResult
+    from activities import contracts as act
+    from activities.io import PullInput, PullResult
 
 # A poll reads every page and submits each order; the heartbeat shows it is alive per order.
-PULL_TIMEOUT = timedelta(minutes=10)
-PULL_HEARTBEAT = timedelta(seconds=60)
 # The Schedule starts the next poll anyway; a poll that keeps failing should show as failed.
-PULL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=5,
-    non_retryable_error_types=["UnknownChannel"],
+PULL = workflow.ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=10),
+    heartbeat_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=5,
+        non_retryable_error_types=["UnknownChannel"],
+    ),
 )
 
 
@@ -29,10 +32,4 @@ class ChannelPullWorkflow:
     @workflow.run
     async def run(self, inp: PullInput) -> PullResult:
         """One poll."""
-        return await workflow.execute_activity_method(
-            ChannelActivities.pull_channel_orders,
-            inp,
-            start_to_close_timeout=PULL_TIMEOUT,
-            heartbeat_timeout=PULL_HEARTBEAT,
-            retry_policy=PULL_RETRY,
-        )
+        return await act.pull_channel_orders.run(inp, PULL)

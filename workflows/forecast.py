@@ -9,19 +9,18 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.forecasting import (
-        ComputeForecastsInput,
-        ComputeForecastsResult,
-        ForecastingActivities,
-    )
+    from activities import contracts as act
+    from activities.io import ComputeForecastsInput, ComputeForecastsResult
     from domain.forecast import ForecastParams
 
 # Reads a few months of demand for the whole catalogue: minutes, not seconds, on a big one.
-COMPUTE_TIMEOUT = timedelta(minutes=15)
-COMPUTE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    maximum_interval=timedelta(minutes=2),
-    maximum_attempts=5,
+COMPUTE = workflow.ActivityConfig(
+    start_to_close_timeout=timedelta(minutes=15),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=5),
+        maximum_interval=timedelta(minutes=2),
+        maximum_attempts=5,
+    ),
 )
 
 
@@ -38,9 +37,6 @@ class ForecastWorkflow:
     @workflow.run
     async def run(self, inp: ForecastInput) -> ComputeForecastsResult:
         """Forecast as of the workflow's start time."""
-        return await workflow.execute_activity_method(
-            ForecastingActivities.compute_forecasts,
-            ComputeForecastsInput(params=inp.params, as_of=workflow.now()),
-            start_to_close_timeout=COMPUTE_TIMEOUT,
-            retry_policy=COMPUTE_RETRY,
+        return await act.compute_forecasts.run(
+            ComputeForecastsInput(params=inp.params, as_of=workflow.now()), COMPUTE
         )

@@ -16,19 +16,17 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channels import (
-        ChannelActivities,
-        InventorySyncInput,
-        PushInventoryInput,
-        StockChanged,
-    )
+    from activities import contracts as act
+    from activities.io import InventorySyncInput, PushInventoryInput, StockChanged
 
-PUSH_TIMEOUT = timedelta(seconds=60)
 # Unlimited attempts: a channel outage only delays pushes; later changes coalesce meanwhile.
-PUSH_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["UnknownChannel"],
+PUSH = workflow.ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=60),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(minutes=5),
+        non_retryable_error_types=["UnknownChannel"],
+    ),
 )
 # Continue-as-new even if the server never suggests it, so replays stay cheap.
 MAX_HISTORY = 2_000
@@ -129,11 +127,8 @@ class InventorySyncWorkflow:
 
     async def _push(self, batch: dict[str, datetime]) -> None:
         try:
-            result = await workflow.execute_activity_method(
-                ChannelActivities.push_inventory,
-                PushInventoryInput(channel=self._inp.channel, enqueued_at=batch),
-                start_to_close_timeout=PUSH_TIMEOUT,
-                retry_policy=PUSH_RETRY,
+            result = await act.push_inventory.run(
+                PushInventoryInput(channel=self._inp.channel, enqueued_at=batch), PUSH
             )
         except ActivityError as err:
             # Only a non-retryable failure gets here; the next change of these SKUs retries.

@@ -27,6 +27,11 @@ SWEEP = workflow.ActivityConfig(
 )
 
 
+def sweep_schedule_id(task_queue: str) -> str:
+    """One sweeper schedule per deployment (its task queue), even in a shared namespace."""
+    return f"oms-sweep-{task_queue}"
+
+
 @workflow.defn
 class OrderSweepWorkflow:
     """Release what abandoned orders hold."""

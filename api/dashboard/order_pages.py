@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,26 +11,29 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
+from api import views
 from api.dashboard.web import PageKey, can, check_csrf, flash, render
 from api.deps import SessionDep, SessionsDep, SettingsDep
-from api.errors import ApiError, field_path
-from api.services import orders as service
+from api.errors import field_path, status_for
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
-from domain.errors import BadRequest
+from domain.errors import BadRequest, DomainError, NotFound
 from domain.states import OrderStatus
+from services import orders as service
 from services import search
+from services.orders import OpsContext
 from store import analytics
 from store.tables import StockLevel
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 # Page action -> the workflow Update it sends (the same one the /v1 route sends).
-UPDATES = {
-    "cancel": "cancel",
-    "hold": "hold",
-    "release": "release",
-    "reroute": "reroute",
-    "address": "change_address",
+# Page action -> the ops use case it runs (the same one the /v1 route runs).
+ACTIONS: dict[str, Callable[[OpsContext, str, Any], Awaitable[Any]]] = {
+    "cancel": service.cancel,
+    "hold": service.hold,
+    "release": service.release,
+    "reroute": service.reroute,
+    "address": service.change_address,
 }
 ADDRESS_FIELDS = ("name", "line1", "line2", "city", "region", "postal_code", "country")
 
@@ -100,9 +104,9 @@ async def order_detail(
 ) -> Response:
     """One order: lines, allocations, routing, shipments, payments, timeline and actions."""
     try:
-        order = await service.get_view(session, order_id, settings)
-    except ApiError as err:
-        return render(request, key, "not_found.html", status_code=err.status, message=err.message)
+        order = await views.get_view(session, order_id, settings)
+    except NotFound as err:
+        return render(request, key, "not_found.html", status_code=404, message=err.message)
     routing = order.routing or {}
     allocations: dict[str, list[dict[str, Any]]] = {}
     for a in routing.get("allocations", []):
@@ -139,7 +143,7 @@ async def _perform(
     request: Request, key: Any, order_id: str, action: str, sessions: Any, form: dict[str, Any]
 ) -> tuple[int, str]:
     """Run the action through the service /v1 uses; (HTTP status, message)."""
-    if action not in UPDATES:
+    if action not in ACTIONS:
         return 404, f"unknown action {action!r}"
     if not can(key, "orders:act"):
         return 403, f"role {key.role!r} may not orders:act"
@@ -151,10 +155,12 @@ async def _perform(
     client = await request.app.state.temporal.get()
     if client is None:
         return 503, "Temporal is not reachable; try again"
+    settings = request.app.state.settings
     try:
-        await service.send_update(sessions, client, order_id, UPDATES[action], body)
-    except ApiError as err:
-        return err.status, f"{err.field}: {err.message}" if err.field else err.message
+        await ACTIONS[action](OpsContext(sessions, client, settings), order_id, body)
+    except DomainError as err:
+        text = f"{err.field}: {err.message}" if err.field else err.message
+        return status_for(err), text
     return 200, f"{action} done"
 
 

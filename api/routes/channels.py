@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
@@ -14,9 +12,8 @@ from pydantic import BaseModel, SecretStr
 
 from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.errors import ApiError
-from integrations.channels import shopify, woocommerce
-from integrations.channels.base import signature_valid
 from services import channels as service
+from services import webhooks
 
 router = APIRouter(tags=["channels"])
 # Real order payloads are tens of kilobytes; refuse absurd bodies before reading them.
@@ -56,20 +53,6 @@ async def _raw_body(request: Request) -> bytes:
     return body
 
 
-def _verify(secrets: Sequence[str], body: bytes, presented: str | None, header: str) -> None:
-    if not secrets:
-        # Without a secret nothing can be trusted: refuse rather than accept unsigned orders.
-        raise ApiError(
-            401, "unauthorized", f"webhook secret not configured; cannot verify {header}"
-        )
-    if not signature_valid(secrets, body, presented):
-        raise ApiError(401, "unauthorized", f"{header} is missing or does not match the body")
-
-
-def _kept(request: Request, names: Sequence[str]) -> dict[str, str]:
-    return {name: request.headers[name] for name in names if name in request.headers}
-
-
 def _answer(outcome: service.Outcome) -> JSONResponse:
     """The channel's answer: 422 with the reason for a payload that cannot become an order;
     everything else is acknowledged with 200, so the channel stops redelivering it."""
@@ -91,35 +74,18 @@ async def shopify_webhook(request: Request, settings: SettingsDep) -> JSONRespon
     """Shopify `orders/create` and `orders/cancelled`, verified by X-Shopify-Hmac-Sha256."""
     body = await _raw_body(request)
     secrets = _secrets(settings.shopify_webhook_secret, settings.shopify_webhook_secret_previous)
-    _verify(secrets, body, request.headers.get(shopify.SIGNATURE_HEADER), "X-Shopify-Hmac-Sha256")
-    delivery_id = next(
-        (request.headers[h] for h in shopify.DELIVERY_HEADERS if request.headers.get(h)),
-        f"sha256:{hashlib.sha256(body).hexdigest()}",
-    )
-    topic = request.headers.get(shopify.TOPIC_HEADER, "")
-    headers = _kept(request, shopify.KEPT_HEADERS)
-    return await _receive(request, service.Delivery("shopify", delivery_id, topic, body, headers))
+    return await _receive(request, webhooks.shopify_delivery(request.headers, body, secrets))
 
 
 @router.post("/v1/channels/woocommerce/webhooks", responses={401: {}, 422: {}})
 async def woocommerce_webhook(request: Request, settings: SettingsDep) -> JSONResponse:
     """WooCommerce order webhooks, verified by X-WC-Webhook-Signature; the ping is answered."""
     body = await _raw_body(request)
-    topic = request.headers.get(woocommerce.TOPIC_HEADER, "")
-    if woocommerce.is_ping(topic, body):
-        # Sent unsigned when a webhook is saved; it carries no order, so nothing to trust.
-        return JSONResponse({"status": "pong"})
     secrets = _secrets(settings.woocommerce_webhook_secret)
-    _verify(
-        secrets, body, request.headers.get(woocommerce.SIGNATURE_HEADER), "X-WC-Webhook-Signature"
-    )
-    delivery_id = request.headers.get(woocommerce.DELIVERY_HEADER) or (
-        f"sha256:{hashlib.sha256(body).hexdigest()}"
-    )
-    headers = _kept(request, woocommerce.KEPT_HEADERS)
-    return await _receive(
-        request, service.Delivery("woocommerce", delivery_id, topic, body, headers)
-    )
+    delivery = webhooks.woocommerce_delivery(request.headers, body, secrets)
+    if delivery is None:
+        return JSONResponse({"status": "pong"})
+    return await _receive(request, delivery)
 
 
 @router.get(

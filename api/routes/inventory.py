@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep, SessionsDep, TemporalDep, require
 from api.errors import ApiError
 from domain.atp import atp, channel_atp
-from store import inventory
+from services import inventory as stock
 from store.channel_tables import ChannelBuffer
-from store.tables import Location, Order, OrderLine, Sku, StockLevel
+from store.tables import Location, Sku, StockLevel
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["inventory"])
@@ -141,18 +140,15 @@ async def get_inventory(
 async def adjust_inventory(
     body: Adjustment, sessions: SessionsDep, client: TemporalDep
 ) -> InventoryView:
-    """Change on-hand (count, damage, receipt); new stock wakes backordered orders, oldest first."""
-    async with sessions.begin() as session:
-        if await session.get(Sku, body.sku) is None:
-            raise ApiError(404, "not_found", f"no SKU {body.sku!r}", "sku")
-        if await session.get(Location, body.location_id) is None:
-            raise ApiError(404, "not_found", f"no location {body.location_id!r}", "location_id")
-        try:
-            await inventory.adjust(session, body.sku, body.location_id, body.delta, body.reason)
-        except ValueError as err:
-            raise ApiError(409, "refused", str(err), "delta") from err
-    if body.delta > 0:
-        await wake_backorders(sessions, client, body.sku)
+    """Change on-hand (count, damage, found units); new units go to backorders, oldest first."""
+    await stock.adjust(
+        sessions,
+        client,
+        sku=body.sku,
+        location_id=body.location_id,
+        delta=body.delta,
+        reason=body.reason,
+    )
     async with sessions() as session:
         return await inventory_view(session, body.sku)
 
@@ -163,11 +159,15 @@ async def adjust_inventory(
     dependencies=[Depends(require("inventory:write"))],
 )
 async def receive_stock(body: Receipt, sessions: SessionsDep, client: TemporalDep) -> InventoryView:
-    """Stock arrived at a location (inbound fulfilled); backordered orders retry, oldest first."""
-    async with sessions.begin() as session:
-        await _known(session, body.sku, body.location_id)
-        await inventory.receive(session, body.sku, body.location_id, body.quantity, body.reference)
-    await wake_backorders(sessions, client, body.sku)
+    """Stock arrived at a location (inbound fulfilled); it serves backorders, oldest first."""
+    await stock.receive(
+        sessions,
+        client,
+        sku=body.sku,
+        location_id=body.location_id,
+        quantity=body.quantity,
+        reference=body.reference,
+    )
     async with sessions() as session:
         return await inventory_view(session, body.sku)
 
@@ -179,39 +179,16 @@ async def receive_stock(body: Receipt, sessions: SessionsDep, client: TemporalDe
 )
 async def expect_stock(body: Inbound, sessions: SessionsDep) -> InventoryView:
     """Stock on its way (purchase order or transfer) with its expected date."""
-    async with sessions.begin() as session:
-        await _known(session, body.sku, body.location_id)
-        await inventory.expect_inbound(
-            session, body.sku, body.location_id, body.quantity, body.expected_at, body.reference
-        )
+    await stock.expect(
+        sessions,
+        sku=body.sku,
+        location_id=body.location_id,
+        quantity=body.quantity,
+        expected_at=body.expected_at,
+        reference=body.reference,
+    )
     async with sessions() as session:
         return await inventory_view(session, body.sku)
-
-
-async def _known(session: AsyncSession, sku: str, location_id: str) -> None:
-    if await session.get(Sku, sku) is None:
-        raise ApiError(404, "not_found", f"no SKU {sku!r}", "sku")
-    if await session.get(Location, location_id) is None:
-        raise ApiError(404, "not_found", f"no location {location_id!r}", "location_id")
-
-
-async def wake_backorders(sessions: SessionsDep, client: TemporalDep, sku: str) -> int:
-    """Signal backordered orders that want `sku`, oldest first."""
-    async with sessions() as session:
-        rows = (
-            await session.execute(
-                select(Order.workflow_id)
-                .join(OrderLine, OrderLine.order_id == Order.order_id)
-                .where(Order.status == "backordered", OrderLine.sku == sku)
-                .order_by(Order.created_at, Order.order_id)
-            )
-        ).all()
-    for (workflow_id,) in rows:
-        try:
-            await client.get_workflow_handle(workflow_id).signal("stock_available")
-        except Exception as err:  # a closed workflow no longer waits; the rest still must hear
-            log.warning("could not wake backorder", workflow_id=workflow_id, error=str(err))
-    return len(rows)
 
 
 @router.get(

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
+from api import views
+from api.deps import OpsDep, SessionDep, SessionsDep, SettingsDep, TemporalDep, require
 from api.schemas import OrderAccepted, OrderPage, OrderSummary, OrderView
-from api.services import orders as service
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
 from domain.models import CanonicalOrder
+from services import orders as service
 from services import search
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -93,20 +94,12 @@ async def list_orders(
 @router.get("/{order_id}", response_model=OrderView, dependencies=[Depends(require("orders:read"))])
 async def get_order(order_id: str, session: SessionDep, settings: SettingsDep) -> OrderView:
     """One order with shipments, payments, routing explanation and timeline."""
-    return await service.get_view(session, order_id, settings)
+    return await views.get_view(session, order_id, settings)
 
 
-async def _act(
-    order_id: str,
-    update: str,
-    arg: object,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
-    await service.send_update(sessions, client, order_id, update, arg)
-    async with sessions() as session:
-        return await service.get_view(session, order_id, settings)
+async def _view(ops: OpsDep, order_id: str) -> OrderView:
+    async with ops.sessions() as session:
+        return await views.get_view(session, order_id, ops.settings)
 
 
 ACT = [Depends(require("orders:act"))]
@@ -116,60 +109,37 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/{order_id}/cancel", response_model=OrderView, dependencies=ACT, responses=REFUSED)
-async def cancel_order(
-    order_id: str,
-    body: ActionRequest,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
-    """Cancel: releases stock, voids labels and the payment; answers when that is done."""
-    return await _act(order_id, "cancel", body, sessions, client, settings)
+async def cancel_order(order_id: str, body: ActionRequest, ops: OpsDep) -> OrderView:
+    """Cancel what has not shipped: withdraws it from the warehouse, voids labels, releases stock
+    and the rest of the payment; answers once that is done (409 when everything had shipped)."""
+    await service.cancel(ops, order_id, body)
+    return await _view(ops, order_id)
 
 
 @router.post("/{order_id}/hold", response_model=OrderView, dependencies=ACT, responses=REFUSED)
-async def hold_order(
-    order_id: str,
-    body: ActionRequest,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
-    """Pause the order at its next step."""
-    return await _act(order_id, "hold", body, sessions, client, settings)
+async def hold_order(order_id: str, body: ActionRequest, ops: OpsDep) -> OrderView:
+    """Pause what has not shipped; answers once released work is back from the warehouse."""
+    await service.hold(ops, order_id, body)
+    return await _view(ops, order_id)
 
 
 @router.post("/{order_id}/release", response_model=OrderView, dependencies=ACT, responses=REFUSED)
-async def release_order(
-    order_id: str,
-    body: ActionRequest,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
+async def release_order(order_id: str, body: ActionRequest, ops: OpsDep) -> OrderView:
     """Resume a held order."""
-    return await _act(order_id, "release", body, sessions, client, settings)
+    await service.release(ops, order_id, body)
+    return await _view(ops, order_id)
 
 
 @router.post("/{order_id}/address", response_model=OrderView, dependencies=ACT, responses=REFUSED)
-async def change_address(
-    order_id: str,
-    body: AddressChange,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
+async def change_address(order_id: str, body: AddressChange, ops: OpsDep) -> OrderView:
     """Change the ship-to address; refused once a label is bought."""
-    return await _act(order_id, "change_address", body, sessions, client, settings)
+    await service.change_address(ops, order_id, body)
+    return await _view(ops, order_id)
 
 
 @router.post("/{order_id}/reroute", response_model=OrderView, dependencies=ACT, responses=REFUSED)
-async def reroute_order(
-    order_id: str,
-    body: RerouteRequest,
-    sessions: SessionsDep,
-    client: TemporalDep,
-    settings: SettingsDep,
-) -> OrderView:
-    """Route unshipped work again without the excluded locations; refused after shipping."""
-    return await _act(order_id, "reroute", body, sessions, client, settings)
+async def reroute_order(order_id: str, body: RerouteRequest, ops: OpsDep) -> OrderView:
+    """Route what has not shipped again without the excluded locations (they replace earlier
+    exclusions; `[]` clears them); answers once the new plan holds stock or backorders."""
+    await service.reroute(ops, order_id, body)
+    return await _view(ops, order_id)

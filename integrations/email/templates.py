@@ -17,6 +17,7 @@ SUBJECTS = {
     "delivered": "Your order {{ order_ref }} was delivered",
     "delivery_exception": "A problem with the delivery of order {{ order_ref }}",
     "cancelled": "Your order {{ order_ref }} was cancelled",
+    "partially_cancelled": "Part of your order {{ order_ref }} was cancelled",
     "refund_issued": "Refund for order {{ order_ref }}",
 }
 
@@ -33,6 +34,8 @@ BODIES = {
     "cancelled": "Order {{ order_ref }} was cancelled ({{ reason }}). Any payment hold was "
     "released.",
     "refund_issued": "We refunded {{ amount }} for order {{ order_ref }}.",
+    "partially_cancelled": "Items of order {{ order_ref }} that had not shipped yet were "
+    "cancelled ({{ reason }}); you are not charged for them. What already shipped is on its way.",
 }
 
 HTML = """<!doctype html><html><body style="font-family:sans-serif">

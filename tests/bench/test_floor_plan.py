@@ -29,12 +29,13 @@ def test_a_delivered_order_and_its_tracking_child_become_one_plan() -> None:
         for e in order.events
     )
     assert plan.activities == scheduled + locals_
-    # The warehouse's three events arrive after the release; one child tracks the parcel.
-    assert "SSS" in plan.steps and plan.steps.count("C") == 1
+    # The warehouse's three events arrive after the release (picked and packed as signals, the
+    # shipped that can be refused as an Update); one child tracks the parcel.
+    assert "SSR" in plan.steps and plan.steps.count("C") == 1
     assert plan.child_steps.count("A") >= 1 and "X" in plan.child_steps
     assert chain(plan).steps == "A" * plan.activities
 
 
 def test_outside_signals_are_sent_by_the_activity_before_them() -> None:
-    assert signal_senders("ULALSSSLA") == {2: 3}
-    assert signal_senders("SAS") == {1: 1}  # a signal before any activity has no sender
+    assert signal_senders("ULALSSRLA") == {2: "SSR"}
+    assert signal_senders("SAS") == {1: "S"}  # a signal before any activity has no sender

@@ -11,7 +11,8 @@ import httpx
 from sqlalchemy import select
 from temporalio.client import Client
 
-from activities.channels import PullInput, PullResult, notify_stock_changed, sync_workflow_id
+from activities.channels import notify_stock_changed, sync_workflow_id
+from activities.io import PullInput, PullResult
 from integrations.channels.amazon import AmazonPuller
 from sandbox.tables import SandboxChannelPush
 from store.channel_tables import (

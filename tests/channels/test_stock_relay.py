@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
-from activities.channels import DEFAULT_SYNC_CHANNELS, StockChanged, sync_workflow_id
+from activities.channels import DEFAULT_SYNC_CHANNELS, sync_workflow_id
+from activities.io import StockChanged
 from activities.stock_relay import StockChangeRelay
 from store import inventory
 from store.db import session_factory

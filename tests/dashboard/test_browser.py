@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from activities.forecasting import ComputeForecastsInput, ForecastingActivities
+from activities.forecasting import ForecastingActivities
+from activities.io import ComputeForecastsInput
 from domain.forecast import ForecastParams
 from tests.conftest import ADMIN_KEY, canonical_order
 from tests.dashboard.conftest import Web, shot

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from activities.forecasting import ComputeForecastsInput, ForecastingActivities
+from activities.forecasting import ForecastingActivities
+from activities.io import ComputeForecastsInput
 from domain.forecast import ForecastParams
 from store import analytics
 from store.analytics_tables import Forecast

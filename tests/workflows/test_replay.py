@@ -73,6 +73,7 @@ async def test_record_histories(temporal_client: Client, tmp_path: Path) -> None
             HISTORIES.mkdir(exist_ok=True)
             await _save(handle, accepted["workflow_id"], HISTORIES / f"{name}.json")
         await _record_other_workflows(temporal_client, stack)
+        await _record_backorder_and_exchange(temporal_client, stack)
         await _record_return(temporal_client, stack)
         track = f"{ids['order_delivered']['workflow_id']}:track:"
         async for execution in temporal_client.list_workflows(
@@ -84,6 +85,86 @@ async def test_record_histories(temporal_client: Client, tmp_path: Path) -> None
                 break
 
 
+@pytest.mark.skipif(not os.environ.get("OMS_RECORD_HISTORIES"), reason="records on demand")
+async def test_record_stop_histories(temporal_client: Client, tmp_path: Path) -> None:
+    """Cancels with the warehouse driven by hand: whole, and after one parcel shipped."""
+    from tests.e2e.test_shipment_level_operations import ship, split_order
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}"
+    async with running_stack(temporal_client, url, auto_warehouse=False) as stack:
+        accepted = (await stack.post("/v1/orders", canonical_order())).json()
+        await stack.wait_shipment(accepted["order_id"], lambda s: s["status"] == "released")
+        await stack.post(f"/v1/orders/{accepted['order_id']}/cancel", {"reason": "recorded"})
+        await stack.wait_for(accepted["order_id"], "cancelled")
+        handle = temporal_client.get_workflow_handle(accepted["workflow_id"])
+        await handle.result()
+        await _save(handle, accepted["workflow_id"], HISTORIES / "order_cancelled_released.json")
+
+        order_id, shipments = await split_order(stack)
+        await ship(stack, shipments["JACKET-M"])
+        await stack.post(f"/v1/orders/{order_id}/cancel", {"reason": "recorded"})
+        order = await stack.wait_for(order_id, "completed")
+        handle = temporal_client.get_workflow_handle(order["workflow_id"])
+        await handle.result()
+        path = HISTORIES / "order_partially_cancelled.json"
+        await _save(handle, order["workflow_id"], path)
+
+        await _record_sweep(temporal_client, stack)
+
+
+async def _record_backorder_and_exchange(client: Client, stack: Any) -> None:
+    """A backorder served by a receipt; an exchange received in two parcels."""
+    from tests.e2e.test_backorders import empty, line, receive
+
+    await empty(stack, "BEANIE")
+    accepted = (
+        await stack.post("/v1/orders", canonical_order(lines=[line("1", "BEANIE", 1)]))
+    ).json()
+    await stack.wait_for(accepted["order_id"], "backordered")
+    await receive(stack, "BEANIE", 3)
+    await stack.wait_for(accepted["order_id"], "completed")
+    handle = client.get_workflow_handle(accepted["workflow_id"])
+    await handle.result()
+    await _save(handle, accepted["workflow_id"], HISTORIES / "order_backordered_served.json")
+
+    # The default recording stack's return window is half a business day: ample here.
+    accepted = (await stack.post("/v1/orders", canonical_order())).json()
+    await stack.wait_for(accepted["order_id"], "delivered")
+    lines = [{"line_id": "1", "quantity": 2, "reason": "style", "exchange_sku": "TSHIRT-L"}]
+    rma = (await stack.post(f"/v1/orders/{accepted['order_id']}/returns", {"lines": lines})).json()
+    for _ in range(2):
+        parcel = [{"line_id": "1", "quantity": 1, "condition": "new"}]
+        await stack.post(f"/v1/returns/{rma['rma_id']}/receive", {"lines": parcel})
+    workflow_id = accepted["workflow_id"]
+    return_id = f"{workflow_id}:return:1"
+    await client.get_workflow_handle(return_id).result()
+    await client.get_workflow_handle(workflow_id).result()
+    await _save(
+        client.get_workflow_handle(workflow_id), workflow_id, HISTORIES / "order_exchanged.json"
+    )
+    await _save(
+        client.get_workflow_handle(return_id), return_id, HISTORIES / "return_exchanged.json"
+    )
+
+
+async def _record_sweep(client: Client, stack: Any) -> None:
+    """A sweep that releases one terminated order."""
+    from activities.io import SweepInput
+    from workflows.sweeper import OrderSweepWorkflow
+
+    accepted = (await stack.post("/v1/orders", canonical_order())).json()
+    await stack.wait_shipment(accepted["order_id"], lambda s: s["status"] == "released")
+    await client.get_workflow_handle(accepted["workflow_id"]).terminate(reason="recorded")
+    sweep_id = f"sweep-{uuid.uuid4().hex[:8]}"
+    await client.execute_workflow(
+        OrderSweepWorkflow.run,
+        SweepInput(task_queue=stack.settings.task_queue),
+        id=sweep_id,
+        task_queue=stack.settings.task_queue,
+    )
+    await _save(client.get_workflow_handle(sweep_id), sweep_id, HISTORIES / "order_sweep.json")
+
+
 async def _save(handle: Any, workflow_id: str, path: Path) -> None:
     history = await handle.fetch_history()
     body = {"workflow_id": workflow_id, "history": json.loads(history.to_json())}
@@ -92,7 +173,8 @@ async def _save(handle: Any, workflow_id: str, path: Path) -> None:
 
 async def _record_other_workflows(client: Client, stack: Any) -> None:
     """Forecast, channel pull and inventory sync runs, on the same recording stack."""
-    from activities.channels import PullInput, PullResult, sync_workflow_id
+    from activities.channels import sync_workflow_id
+    from activities.io import PullInput, PullResult
     from integrations.channels.amazon import AmazonPuller
     from tests.channels.test_pull_and_sync import amazon_transport
     from workers.assembly import activities_for

@@ -252,6 +252,11 @@ class Fulfilment:
             ),
             policies.TRACKING,
         )
+        # The carrier may have scanned the parcel by the first look (it took it at hand-over).
+        description = first.events[-1].description if first.events else ""
+        self.tracking_update(
+            TrackingUpdate(shipment_id=sh.shipment_id, status=first.status, description=description)
+        )
         result = await workflow.execute_child_workflow(
             ShipmentTrackingWorkflow.run,
             TrackingInput(
