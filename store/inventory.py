@@ -28,9 +28,9 @@ _MOVEMENTS: Table = StockMovement.__table__  # type: ignore[assignment]
 _CHANGES: Table = StockChange.__table__  # type: ignore[assignment]
 
 
-def _claim_statement(insert_fn: Any) -> Any:
-    """Insert a held reservation, or hold a released one again; returns no row if already held."""
-    claim = insert_fn(_RESERVATIONS).values(
+def _new_hold(insert_fn: Any) -> Any:
+    """An INSERT of one held reservation row from bind parameters."""
+    return insert_fn(_RESERVATIONS).values(
         order_id=bindparam("b_order_id"),
         hold_id=bindparam("b_hold_id"),
         line_id=bindparam("b_line_id"),
@@ -39,30 +39,27 @@ def _claim_statement(insert_fn: Any) -> Any:
         quantity=bindparam("b_quantity"),
         status="held",
     )
+
+
+_KEY = ["order_id", "hold_id", "line_id", "location_id"]
+
+
+def _claim_statement(insert_fn: Any) -> Any:
+    """Insert a held reservation, or hold a released one again; returns no row if already held."""
+    claim = _new_hold(insert_fn)
     return claim.on_conflict_do_update(
-        index_elements=["order_id", "hold_id", "line_id", "location_id"],
+        index_elements=_KEY,
         set_={"status": "held", "quantity": claim.excluded.quantity, "updated_at": func.now()},
         where=_RESERVATIONS.c.status != "held",
     ).returning(_RESERVATIONS.c.order_id)
 
 
-_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
-
-
 def _claim_waiting_statement(insert_fn: Any) -> Any:
     """Add units to an order line's waiting hold at a location (created on first use)."""
-    claim = insert_fn(_RESERVATIONS).values(
-        order_id=bindparam("b_order_id"),
-        hold_id=bindparam("b_hold_id"),
-        line_id=bindparam("b_line_id"),
-        location_id=bindparam("b_location_id"),
-        sku=bindparam("b_sku"),
-        quantity=bindparam("b_quantity"),
-        status="held",
-    )
+    claim = _new_hold(insert_fn)
     added = _RESERVATIONS.c.quantity + claim.excluded.quantity
     return claim.on_conflict_do_update(
-        index_elements=["order_id", "hold_id", "line_id", "location_id"],
+        index_elements=_KEY,
         set_={
             "status": "held",
             # A waiting hold that was moved or released starts again from what is given now.
@@ -74,6 +71,7 @@ def _claim_waiting_statement(insert_fn: Any) -> Any:
     )
 
 
+_CLAIM = {"postgresql": _claim_statement(pg_insert), "sqlite": _claim_statement(sqlite_insert)}
 _CLAIM_WAITING = {
     "postgresql": _claim_waiting_statement(pg_insert),
     "sqlite": _claim_waiting_statement(sqlite_insert),

@@ -159,23 +159,36 @@ async def receive_return(
     """The parcel arrived: record each line's condition; answers once units are disposed of."""
     async with sessions() as session:
         found = await rmas.get_return(session, rma_id)
-    if found is None:
+        # Its workflow may not have recorded it yet (a worker restarting): the id says whose.
+        workflow_id = found[0].workflow_id if found else await _rma_workflow(session, rma_id)
+    if workflow_id is None:
         raise ApiError(404, "not_found", f"no return {rma_id!r}")
-    row = found[0]
+    status = found[0].status if found else "label_issued"
     try:
-        await client.get_workflow_handle(row.workflow_id).execute_update(
+        await client.get_workflow_handle(workflow_id).execute_update(
             "receive", body, result_type=ReturnState
         )
     except WorkflowUpdateFailedError as err:
         raise _refusal(err) from err
     except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND and not found:
+            raise ApiError(404, "not_found", f"no return {rma_id!r}") from err
         if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise ApiError(409, "refused", f"{rma_id} is {row.status}") from err
+            raise ApiError(409, "refused", f"{rma_id} is {status}") from err
         raise
     async with sessions() as session:
         found = await rmas.get_return(session, rma_id)
     assert found is not None
     return _view(*found)
+
+
+async def _rma_workflow(session: SessionDep, rma_id: str) -> str | None:
+    """`RMA-<order_id>-<n>` is the n-th return of an order: its workflow's id, if the order is."""
+    order_id, _, seq = rma_id.removeprefix("RMA-").rpartition("-")
+    order = await session.get(Order, order_id) if rma_id.startswith("RMA-") else None
+    if order is None or not seq.isdigit():
+        return None
+    return f"{order.workflow_id}:return:{seq}"
 
 
 @router.get("/returns/{rma_id}", response_model=ReturnView, dependencies=READ)

@@ -17,12 +17,14 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
-from sandbox.tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
+from sandbox.tables import SandboxLabel
 from store.tables import StockLevel
 from tests.conftest import Stack, canonical_order
 from tests.helpers import eventually
 from tests.security.conftest import security_stack
 from tests.security.test_chaos import WorkerProcess
+from tests.workflows.test_order_workflow import labels as labels_of
+from tests.workflows.test_order_workflow import ops as payment_ops
 
 KILLS = 12
 
@@ -43,9 +45,7 @@ async def reserved(stack: Stack) -> int:
 
 
 async def released(stack: Stack, order_id: str) -> dict[str, Any]:
-    return await stack.wait_shipment(
-        order_id, lambda s: s["status"] == "released", timeout=120
-    )
+    return await stack.wait_shipment(order_id, lambda s: s["status"] == "released", timeout=120)
 
 
 async def ship(stack: Stack, shipment_id: str) -> None:
@@ -154,7 +154,9 @@ async def check(stack: Stack, outcome: dict[str, Any]) -> None:
     """The outcome each operation answered for, with every side effect done once."""
     order = await stack.order(outcome["order_id"])
     ops = await payment_ops(stack, order["order_id"])
-    labels = await labels_of(stack, order)
+    labels: dict[str, list[SandboxLabel]] = {}
+    for label in await labels_of(stack, order):
+        labels.setdefault(label.reference, []).append(label)
     for shipment in order["shipments"]:
         assert len(labels.get(shipment["shipment_id"], [])) == 1, shipment["shipment_id"]
     if outcome["kind"] == "cancel":
@@ -170,30 +172,3 @@ async def check(stack: Stack, outcome: dict[str, Any]) -> None:
         refunds = [p for p in order["payments"] if p["kind"] == "refund"]
         assert [p["amount"] for p in refunds] == ["10.00", "10.00"], refunds
         assert ops.count("refund") == 2, ops
-
-
-async def payment_ops(stack: Stack, order_id: str) -> list[str]:
-    async with stack.sandbox_sessions() as session:
-        auth = await session.scalar(
-            select(SandboxPaymentAuthorization).where(
-                SandboxPaymentAuthorization.reference == order_id
-            )
-        )
-        if auth is None:
-            return []
-        rows = await session.scalars(
-            select(SandboxPaymentOperation.kind)
-            .where(SandboxPaymentOperation.authorization_id == auth.authorization_id)
-            .order_by(SandboxPaymentOperation.id)
-        )
-        return list(rows)
-
-
-async def labels_of(stack: Stack, order: dict[str, Any]) -> dict[str, list[SandboxLabel]]:
-    refs = [s["shipment_id"] for s in order["shipments"]]
-    async with stack.sandbox_sessions() as session:
-        rows = await session.scalars(select(SandboxLabel).where(SandboxLabel.reference.in_(refs)))
-        out: dict[str, list[SandboxLabel]] = {}
-        for row in rows:
-            out.setdefault(row.reference, []).append(row)
-        return out
