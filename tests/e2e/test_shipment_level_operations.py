@@ -7,6 +7,7 @@ of the east, so the two lines must leave from two warehouses.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from store.tables import StockLevel
@@ -164,3 +165,22 @@ async def test_unknown_service_is_refused(stack: Stack) -> None:
     response = await stack.post("/v1/orders", canonical_order(shipping_service="teleport"))
     assert response.status_code == 422
     assert "shipping_service" in response.json()["message"]
+
+
+async def test_a_label_is_voidable_until_the_parcel_is_handed_over(manual_stack: Stack) -> None:
+    """The carrier scans at hand-over (the warehouse's `shipped`), not on a timer."""
+    stack = manual_stack
+    response = await stack.post("/v1/orders", canonical_order())
+    order_id = response.json()["order_id"]
+    order = await stack.wait_shipment(order_id, lambda s: s["status"] == "released")
+    origin = order["shipments"][0]["location_id"]
+    # Long past the business hours after which the old sandbox scanned labels by itself.
+    await asyncio.sleep(3)
+    response = await stack.post(
+        f"/v1/orders/{order_id}/reroute", {"exclude_locations": [origin], "reason": "backlog"}
+    )
+    assert response.status_code == 200, response.text
+    moved = response.json()
+    [old] = [s for s in moved["shipments"] if s["location_id"] == origin]
+    assert old["status"] == "cancelled" and old["label_voided"], old
+    assert not [e for e in moved["events"] if e["type"] == "alert"], moved["events"]
