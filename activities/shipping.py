@@ -15,6 +15,7 @@ from activities.payments import call
 from domain.errors import INVALID_ADDRESS, UNKNOWN_CARRIER, UNKNOWN_LOCATION
 from domain.order_state import RateChoice, TimelineEvent
 from domain.rates import choose_rate
+from domain.timeline import carrier_scan
 from integrations.carriers.errors import LabelAlreadyUsed
 from integrations.carriers.labels import packing_slip_pdf
 from integrations.carriers.protocol import Address as CarrierAddress
@@ -182,7 +183,7 @@ class ShippingActivities:
             TimelineEvent(
                 key=f"track:{inp.shipment_id}:{e.status}:{e.at.isoformat()}",
                 at=e.at,
-                type=f"carrier_{e.status}",
+                type=carrier_scan(e.status),
                 detail={
                     "shipment_id": inp.shipment_id,
                     "description": e.description,

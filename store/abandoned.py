@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.order_state import TimelineEvent
+from domain.timeline import EventType
 from store import events as event_store
 from store.tables import Backorder, Order, Reservation
 
@@ -55,9 +56,9 @@ async def mark_released(
         )
     )
     events = [
-        TimelineEvent(key="sweep:failed", at=now, type="failed", detail={"reason": reason}),
+        TimelineEvent(key="sweep:failed", at=now, type=EventType.FAILED, detail={"reason": reason}),
         *(
-            TimelineEvent(key=f"sweep:alert:{n}", at=now, type="alert", detail=detail)
+            TimelineEvent(key=f"sweep:alert:{n}", at=now, type=EventType.ALERT, detail=detail)
             for n, detail in enumerate(details)
         ),
     ]

@@ -18,6 +18,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.commands import FulfilmentEvent
     from domain.order_state import ShipmentLine, ShipmentState
     from domain.returns import (
@@ -358,8 +359,8 @@ class _ExchangeHost:
     def key(self, *parts: str) -> str:
         return ":".join((workflow.info().workflow_id, *parts))
 
-    def event(self, type_: str, detail: dict[str, Any]) -> None:
-        workflow.logger.info("%s %s", type_, detail)
+    def event(self, entry: tl.Entry) -> None:
+        workflow.logger.info("%s %s", entry.type.value, entry.detail)
 
     async def project(self) -> None:
         await self._wf._record()

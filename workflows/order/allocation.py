@@ -18,9 +18,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.billing import capture_plan
     from domain.order_state import ShipmentLine, ShipmentState
     from domain.states import OrderStatus
+    from domain.timeline import EventType as E
     from workflows import policies
     from workflows.order.context import RECOMPOSED, OrderContext, StopOrder
     from workflows.search_attributes import LOCATION
@@ -147,11 +149,8 @@ class Allocator:
         s.routing = route.decision
         locations = sorted({sh.location_id for sh in s.shipments if sh.status != "cancelled"})
         workflow.upsert_search_attributes([LOCATION.value_set(locations)])
-        detail = {
-            "locations": sorted({sh.location_id for sh in planned}),
-            "explanation": route.decision.get("explanation", ""),
-        }
-        ctx.set_status(S.IN_FULFILLMENT, "routed", detail)
+        explanation = route.decision.get("explanation", "")
+        ctx.set_status(S.IN_FULFILLMENT, tl.routed({sh.location_id for sh in planned}, explanation))
 
     async def wait_for_stock(self, deadline: datetime) -> StockWait:
         """Wait as backordered until stock is set aside for the order, a change, or the deadline.
@@ -163,12 +162,12 @@ class Allocator:
         short = [u.model_dump() for u in s.short_lines]
         under_way = any(sh.status != "cancelled" for sh in s.shipments)
         if not under_way and s.status != S.BACKORDERED:
-            ctx.set_status(S.BACKORDERED, "backordered", {"short": short})
+            ctx.set_status(S.BACKORDERED, tl.short(E.BACKORDERED, short))
             await ctx.notify("backordered", {"short": short})
             await ctx.project()
         elif under_way and not s.progress.partly_backordered:
             s.progress.partly_backordered = True
-            ctx.event("partially_backordered", {"short": short})
+            ctx.event(tl.short(E.PARTIALLY_BACKORDERED, short))
             await ctx.notify("backordered", {"short": short})
             await ctx.project()
         remaining = (deadline - workflow.now()).total_seconds()

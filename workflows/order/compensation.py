@@ -16,8 +16,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.shipments import ShipmentLine, ShipmentState
     from domain.states import OrderStatus
+    from domain.timeline import EventType as E
     from workflows import policies
     from workflows.order.context import RECOMPOSED, OrderContext, StopOrder, reason_of
     from workflows.order.fulfilment import Fulfilment
@@ -72,15 +74,10 @@ class Compensation:
         )
         sh.label_voided = voided
         if voided:
-            ctx.event("label_voided", {"shipment_id": sh.shipment_id})
+            ctx.event(tl.shipment(E.LABEL_VOIDED, sh.shipment_id))
         else:
-            ctx.event(
-                "alert",
-                {
-                    "shipment_id": sh.shipment_id,
-                    "message": "carrier already scanned the label; it was not voided",
-                },
-            )
+            message = "carrier already scanned the label; it was not voided"
+            ctx.event(tl.alert(message, shipment_id=sh.shipment_id))
 
     async def release_stock(
         self, shipments: list[ShipmentState] | None, reason: str, *, leave_queue: bool
@@ -117,7 +114,7 @@ class Compensation:
         await self.take_back(fulfilments, reason)
         if self._holds_anything():
             await self.release_stock(None, "order stopped", leave_queue=True)
-            self._ctx.event("stock_released", {})
+            self._ctx.event(tl.status(E.STOCK_RELEASED))
         await self._money.void_rest()
         await self._ctx.project()
 
@@ -151,22 +148,20 @@ class Compensation:
                 "start a return instead"
             )
             s.cancel_reason = None
-            ctx.event("cancel_refused", {"reason": progress.cancel_refusal})
+            ctx.event(tl.with_reason(E.CANCEL_REFUSED, progress.cancel_refusal))
         else:
             cancelled = [x for x in s.shipments if x.shipment_id in taken]
             await self.release_stock(cancelled, reason, leave_queue=True)
             s.cancelled_lines.extend(lines)
             s.short_lines = []
             await self._money.void_rest()
-            detail = {
-                "reason": reason,
-                "shipments": taken,
-                "lines": [x.model_dump() for x in lines],
-            }
+            entry = tl.cancelled_part(
+                E.PARTIALLY_CANCELLED, reason, taken, [x.model_dump() for x in lines]
+            )
             if s.all_shipped():
-                ctx.set_status(S.SHIPPED, "partially_cancelled", detail)
+                ctx.set_status(S.SHIPPED, entry)
             else:
-                ctx.event("partially_cancelled", detail)
+                ctx.event(entry)
             await ctx.notify("partially_cancelled", {"reason": reason})
         await ctx.project()
         progress.cancels_settled += 1
@@ -176,8 +171,8 @@ class Compensation:
         ctx = self._ctx
         lines = await self.cancel_open_lines(reason)
         if lines:
-            detail = {"reason": reason, "lines": [x.model_dump() for x in lines]}
-            ctx.event("backorder_cancelled", detail)
+            lost = [x.model_dump() for x in lines]
+            ctx.event(tl.cancelled_part(E.BACKORDER_CANCELLED, reason, [], lost))
             await ctx.notify("partially_cancelled", {"reason": reason}, "backorder")
             await ctx.project()
 
@@ -188,7 +183,7 @@ class Compensation:
         cancelled = [x for x in ctx.s.shipments if x.shipment_id in taken]
         await self.release_stock(cancelled, "reroute", leave_queue=False)
         moved = sorted({x.location_id for x in cancelled})
-        ctx.event("rerouted", {"from": moved, "excluded": ctx.s.excluded_locations})
+        ctx.event(tl.rerouted(moved, ctx.s.excluded_locations))
         await ctx.project()
 
     async def stop(self) -> None:
@@ -199,15 +194,15 @@ class Compensation:
         reason = s.cancel_reason or "cancelled"
         await self.undo_everything(self._shipping.fulfilments.values(), reason)
         if s.any_shipped():
-            ctx.event("alert", {"message": f"{reason}: shipments already left; tracking them"})
+            ctx.event(tl.alert(f"{reason}: shipments already left; tracking them"))
             await ctx.project()
             await workflow.wait_condition(self._shipping.done)
             if any(x.status == "delivered" for x in s.shipments):
-                ctx.set_status(S.DELIVERED, "delivered", {})
+                ctx.set_status(S.DELIVERED, tl.status(E.DELIVERED))
             else:
-                ctx.set_status(S.FAILED, "failed", {"reason": "no shipment was delivered"})
+                ctx.set_status(S.FAILED, tl.with_reason(E.FAILED, "no shipment was delivered"))
         else:
-            ctx.set_status(S.CANCELLED, "cancelled", {"reason": reason})
+            ctx.set_status(S.CANCELLED, tl.with_reason(E.CANCELLED, reason))
             await ctx.notify("cancelled", {"reason": reason})
         s.progress.cancels_settled += 1
 
@@ -219,7 +214,7 @@ class Compensation:
         s.progress.aborted = True
         await workflow.wait_condition(self._shipping.settled)
         await self.undo_everything(self._shipping.fulfilments.values(), "order failed")
-        ctx.set_status(S.FAILED, "failed", {"reason": s.failure_reason})
+        ctx.set_status(S.FAILED, tl.with_reason(E.FAILED, s.failure_reason))
 
     def _holds_anything(self) -> bool:
         s = self._ctx.s

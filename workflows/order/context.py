@@ -15,6 +15,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.errors import ACTION_REFUSED
     from domain.order_state import OrderState, TimelineEvent
     from domain.states import OrderStatus, transition
@@ -86,28 +87,31 @@ class OrderContext:
         """Idempotency key from the workflow id and the step (never the run id)."""
         return ":".join((self.s.workflow_id, *parts))
 
-    def event(self, type_: str, detail: dict[str, Any]) -> None:
+    def event(self, entry: tl.Entry) -> None:
         """Append to the timeline (projected with the next snapshot)."""
         self.s.events.append(
             TimelineEvent(
-                key=f"wf:{len(self.s.events)}", at=workflow.now(), type=type_, detail=detail
+                key=f"wf:{len(self.s.events)}",
+                at=workflow.now(),
+                type=entry.type.value,
+                detail=entry.detail,
             )
         )
         self.s.version += 1
 
-    def set_status(self, status: OrderStatus, event: str, detail: dict[str, Any]) -> None:
+    def set_status(self, status: OrderStatus, entry: tl.Entry) -> None:
         """Move the order's status (checked by the state machine) and record why."""
         if (
             self.s.on_hold
             and status not in (S.CANCELLED, S.FAILED, S.ON_HOLD)
-            and event != "released"
+            and entry.type != tl.EventType.RELEASED
         ):
             # Progress made while held (a parcel already in the warehouse's hands) shows on release.
             self.s.status_before_hold = status
         else:
             self.s.status = transition(self.s.status, status)
             workflow.upsert_search_attributes([ORDER_STATUS.value_set(self.s.status.value)])
-        self.event(event, detail)
+        self.event(entry)
 
     # ---- where the process stands -------------------------------------------------------------
 
@@ -154,7 +158,7 @@ class OrderContext:
                 policies.NOTIFY,
             )
         except ActivityError as err:
-            self.event("notification_failed", {"kind": kind, "reason": reason_of(err)})
+            self.event(tl.notification_failed(kind, reason_of(err)))
 
     async def project(self) -> None:
         """Write the read model; versioned so a late retry never overwrites newer state."""

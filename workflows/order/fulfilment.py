@@ -17,9 +17,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.commands import FulfilmentEvent, TrackingUpdate
     from domain.models import Address
     from domain.shipments import ShipmentState
+    from domain.timeline import EventType as E
     from domain.timings import Timings
     from workflows import policies
     from workflows.order.context import RECOMPOSED
@@ -45,7 +47,7 @@ class FulfilmentHost(Protocol):
         """An idempotency key for a step."""
         ...
 
-    def event(self, type_: str, detail: dict[str, Any]) -> None:
+    def event(self, entry: tl.Entry) -> None:
         """Record on the timeline."""
         ...
 
@@ -129,15 +131,14 @@ class Fulfilment:
         sh.rate, sh.rate_alternatives = label.rate, label.alternatives
         sh.status = "label_purchased"
         self.host.event(
-            "label_purchased",
-            {
-                "shipment_id": sh.shipment_id,
-                "carrier": label.carrier,
-                "service": label.service,
-                "tracking_number": label.tracking_number,
-                "cost": str(label.rate.amount),
-                "alternatives": [f"{r.carrier} {r.service} {r.amount}" for r in label.alternatives],
-            },
+            tl.label_purchased(
+                sh.shipment_id,
+                label.carrier,
+                label.service,
+                label.tracking_number,
+                label.rate.amount,
+                [f"{r.carrier} {r.service} {r.amount}" for r in label.alternatives],
+            )
         )
         await self.host.project()
 
@@ -158,9 +159,7 @@ class Fulfilment:
         sh.released = True
         if sh.status in ("pending", "label_purchased"):
             sh.status = "released"
-        self.host.event(
-            "released_to_location", {"shipment_id": sh.shipment_id, "location_id": sh.location_id}
-        )
+        self.host.event(tl.released_to_location(sh.shipment_id, sh.location_id))
         await self.host.project()
 
     async def withdraw(self) -> bool:
@@ -180,7 +179,7 @@ class Fulfilment:
             return False
         sh.released = False
         sh.status = "label_purchased"
-        self.host.event("release_withdrawn", {"shipment_id": sh.shipment_id})
+        self.host.event(tl.shipment(E.RELEASE_WITHDRAWN, sh.shipment_id))
         await self.host.project()
         return True
 
@@ -219,7 +218,7 @@ class Fulfilment:
         if event.type != "shipped":
             if not sh.has_shipped and sh.released:
                 sh.status = event.type
-                self.host.event(f"shipment_{event.type}", {"shipment_id": sh.shipment_id})
+                self.host.event(tl.warehouse_report(event.type, sh.shipment_id))
             return True
         if sh.withdrawing:
             # The withdrawal's answer decides: it says whether the parcel had left.
@@ -235,7 +234,7 @@ class Fulfilment:
         """Record the warehouse's `shipped` (the way-out loop takes it from here)."""
         sh = self.sh
         sh.shipped_reported, sh.shipped_at = True, event.at or workflow.now()
-        self.host.event("shipment_shipped", {"shipment_id": sh.shipment_id})
+        self.host.event(tl.shipment(E.SHIPMENT_SHIPPED, sh.shipment_id))
 
     # ---- to the door ---------------------------------------------------------------------------
 
@@ -273,7 +272,7 @@ class Fulfilment:
         if result.status == "delivered":
             sh.status = "delivered"
             sh.delivered_at = result.delivered_at
-            self.host.event("shipment_delivered", {"shipment_id": sh.shipment_id})
+            self.host.event(tl.shipment(E.SHIPMENT_DELIVERED, sh.shipment_id))
         else:
             sh.status = "exception"
         return result
@@ -284,12 +283,4 @@ class Fulfilment:
         if update.status not in TRACKED or sh.status == "delivered":
             return
         sh.status = update.status  # type: ignore[assignment]
-        alert = update.status == "exception"
-        self.host.event(
-            f"tracking_{update.status}",
-            {
-                "shipment_id": sh.shipment_id,
-                "description": update.description,
-                **({"alert": True} if alert else {}),
-            },
-        )
+        self.host.event(tl.tracking(update.status, sh.shipment_id, update.description))

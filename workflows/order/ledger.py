@@ -14,8 +14,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.order_state import PaymentEntry
     from domain.shipments import ShipmentState
+    from domain.timeline import EventType as E
     from workflows import policies
     from workflows.order.context import CHANNEL_PAID, RECOMPOSED, OrderContext
 
@@ -34,12 +36,12 @@ class PaymentLedger:
             # Marketplaces (Amazon, eBay, Etsy, Walmart) collect the money; we never touch a card.
             entry = PaymentEntry(kind="authorization", amount=order.total, status="paid_on_channel")
             self._pay.entries.append(entry)
-            ctx.event("payment_collected_by_channel", {"amount": str(order.total)})
+            ctx.event(tl.payment(E.PAYMENT_COLLECTED_BY_CHANNEL, order.total))
             await ctx.project()
             return
         if order.total <= 0 and workflow.patched(RECOMPOSED):
             # Nothing to charge (a fully discounted order): a gateway refuses a zero amount.
-            ctx.event("payment_not_required", {"amount": str(order.total)})
+            ctx.event(tl.payment(E.PAYMENT_NOT_REQUIRED, order.total))
             await ctx.project()
             return
         auth = await act.authorize_payment.run(
@@ -56,7 +58,7 @@ class PaymentLedger:
         self._pay.entries.append(
             PaymentEntry(kind="authorization", amount=auth.amount, status="ok")
         )
-        ctx.event("payment_authorized", {"amount": str(auth.amount)})
+        ctx.event(tl.payment(E.PAYMENT_AUTHORIZED, auth.amount))
         await ctx.project()
 
     @property
@@ -92,7 +94,7 @@ class PaymentLedger:
                 kind="capture", amount=result.amount, status=result.status, reference=sh.shipment_id
             )
         )
-        ctx.event("payment_captured", {"shipment_id": sh.shipment_id, "amount": str(result.amount)})
+        ctx.event(tl.payment(E.PAYMENT_CAPTURED, result.amount, shipment_id=sh.shipment_id))
 
     async def refund(self, amount: Decimal, reference: str) -> Decimal:
         """Give back part of what was captured (once per reference); returns what was refunded."""
@@ -114,7 +116,7 @@ class PaymentLedger:
                 kind="refund", amount=result.amount, status=result.status, reference=reference
             )
         )
-        ctx.event("payment_refunded", {"amount": str(result.amount), "reference": reference})
+        ctx.event(tl.payment(E.PAYMENT_REFUNDED, result.amount, reference=reference))
         await ctx.notify("refund_issued", {"amount": str(result.amount)}, reference)
         return Decimal(result.amount)
 
@@ -134,4 +136,4 @@ class PaymentLedger:
         )
         pay.voided = True
         pay.entries.append(PaymentEntry(kind="void", amount=result.amount, status=result.status))
-        ctx.event("payment_voided", {"amount": str(result.amount)})
+        ctx.event(tl.payment(E.PAYMENT_VOIDED, result.amount))

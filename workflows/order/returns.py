@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
+    from domain import timeline as tl
     from domain.returns import (
         DispositionRules,
         RefundIssued,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.shipments import ShipmentLine, ShipmentState
     from domain.states import OrderStatus
+    from domain.timeline import EventType as E
     from workflows import policies
     from workflows.order.context import RECOMPOSED, OrderContext, reason_of, refuse
     from workflows.order.ledger import PaymentLedger
@@ -61,7 +63,7 @@ class ReturnsDesk:
         ctx, ledger = self._ctx, self.ledger
         window: timedelta = ctx.timings.scaled(ctx.timings.return_window_s)
         ledger.window_closes_at = workflow.now() + window
-        ctx.event("return_window_opened", {"closes_at": ledger.window_closes_at.isoformat()})
+        ctx.event(tl.return_window_opened(ledger.window_closes_at.isoformat()))
         try:
             await workflow.wait_condition(lambda: ctx.s.status == S.RETURNED, timeout=window)
         except TimeoutError:
@@ -145,16 +147,17 @@ class ReturnsDesk:
             ledger.open_rmas.pop(rma_id, None)
             raise
         for line in lines:
+            exchange = {"exchange_sku": line.exchange_sku} if line.exchange_sku else {}
             ctx.event(
-                "return_requested",
-                {
-                    "rma_id": rma_id,
-                    "line_id": line.line_id,
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "reason": line.reason,
-                    **({"exchange_sku": line.exchange_sku} if line.exchange_sku else {}),
-                },
+                tl.return_line(
+                    E.RETURN_REQUESTED,
+                    rma_id,
+                    line_id=line.line_id,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    reason=line.reason,
+                    **exchange,
+                )
             )
         await ctx.project()
         return ReturnAuthorisation(rma_id=rma_id, status="label_issued", label_url=label.label_url)
@@ -222,15 +225,19 @@ class ReturnsDesk:
         if outcome.status == "expired":
             for line in authorised:
                 ledger.add("claimed", line.line_id, -(line.quantity - line.received))
-            ctx.event("return_expired", {"rma_id": outcome.rma_id})
+            ctx.event(tl.rma(E.RETURN_EXPIRED, outcome.rma_id))
         else:
             amount = await self._refund_parcel(outcome, authorised)
         replacements = list(outcome.replacement_shipments)
         for sh in replacements:
             ctx.s.shipments.append(sh)
             ctx.event(
-                "exchange_shipped",
-                {"rma_id": outcome.rma_id, "shipment_id": sh.shipment_id, "carrier": sh.carrier},
+                tl.rma(
+                    E.EXCHANGE_SHIPPED,
+                    outcome.rma_id,
+                    shipment_id=sh.shipment_id,
+                    carrier=sh.carrier,
+                )
             )
         if outcome.status != "received":
             ledger.open_rmas.pop(outcome.rma_id, None)
@@ -255,16 +262,16 @@ class ReturnsDesk:
             elif not line.exchange_sku and line.received:
                 refundable[line.line_id] = refundable.get(line.line_id, 0) + line.received
             ctx.event(
-                "return_received",
-                {
-                    "rma_id": outcome.rma_id,
-                    "line_id": line.line_id,
-                    "sku": line.sku,
-                    "quantity": line.received,
-                    "condition": line.condition,
-                    "disposition": line.disposition,
-                    "reason": line.reason,
-                },
+                tl.return_line(
+                    E.RETURN_RECEIVED,
+                    outcome.rma_id,
+                    line_id=line.line_id,
+                    sku=line.sku,
+                    quantity=line.received,
+                    condition=line.condition,
+                    disposition=line.disposition,
+                    reason=line.reason,
+                )
             )
         if outcome.status == "closed":
             # Units asked for but never received may be returned again later.
@@ -288,12 +295,10 @@ class ReturnsDesk:
             refunded = await self._money.refund(amount, reference)
         except ActivityError as err:
             # A failure in a signal handler would fail the order: show it to ops instead.
-            ctx.event(
-                "alert",
-                {"rma_id": outcome.rma_id, "message": f"return refund failed: {reason_of(err)}"},
-            )
+            failed = f"return refund failed: {reason_of(err)}"
+            ctx.event(tl.alert(failed, rma_id=outcome.rma_id))
         if any(ledger.returned.values()):
             everything = all(ledger.returned.get(k, 0) >= v for k, v in ordered.items())
             status = S.RETURNED if everything else S.PARTIALLY_RETURNED
-            ctx.set_status(status, status.value, {"rma_id": outcome.rma_id})
+            ctx.set_status(status, tl.rma(E(status.value), outcome.rma_id))
         return refunded

@@ -13,8 +13,10 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from domain import timeline as tl
     from domain.shipments import ShipmentState
     from domain.states import OrderStatus
+    from domain.timeline import EventType as E
     from workflows.order.context import RECOMPOSED, OrderContext, RerouteRequested, StopOrder
     from workflows.order.fulfilment import Fulfilment
     from workflows.order.ledger import PaymentLedger
@@ -86,9 +88,9 @@ class Shipping:
         ctx = self._ctx
         await self._money.capture(sh)
         if ctx.s.all_shipped() and not ctx.s.open_lines():
-            ctx.set_status(S.SHIPPED, "shipped", {"shipment_id": sh.shipment_id})
+            ctx.set_status(S.SHIPPED, tl.status(E.SHIPPED, shipment_id=sh.shipment_id))
         else:
-            ctx.event("shipment_shipped", {"shipment_id": sh.shipment_id})
+            ctx.event(tl.shipment(E.SHIPMENT_SHIPPED, sh.shipment_id))
         context = {
             "shipment_id": sh.shipment_id,
             "carrier": sh.carrier,
@@ -107,8 +109,7 @@ class Shipping:
             return
         if result.status == "delivered":
             return
-        detail = {"shipment_id": sh.shipment_id, "carrier_status": result.status, "alert": True}
-        ctx.event("delivery_exception", detail)
+        ctx.event(tl.delivery_exception(sh.shipment_id, result.status))
         await self._money.refund(sh.capture_amount if sh.captured else Decimal(0), sh.shipment_id)
         context = {"shipment_id": sh.shipment_id, "status": result.status}
         await ctx.notify("delivery_exception", context, sh.shipment_id)

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
     from domain import order_rules as rules
+    from domain import timeline as tl
     from domain.commands import (
         ActionRequest,
         AddressChange,
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.order_state import OrderState
     from domain.returns import ReturnAuthorisation, ReturnOutcome, ReturnRequest
     from domain.states import OrderStatus
+    from domain.timeline import EventType as E
     from domain.timings import OrderInput
     from workflows import policies
     from workflows.order.allocation import Allocator
@@ -94,7 +96,7 @@ class OrderWorkflow:
         workflow.upsert_search_attributes(
             [ORDER_STATUS.value_set(self.s.status.value), CHANNEL.value_set(order.channel)]
         )
-        self.ctx.event("received", {"total": str(order.total), "lines": len(order.lines)})
+        self.ctx.event(tl.received(order.total, len(order.lines)))
         await self.ctx.project()
         validated = await self.ctx.db_step(
             act.validate_order, io.ValidateOrderInput(order_id=self.s.order_id, order=order)
@@ -150,13 +152,13 @@ class OrderWorkflow:
         await self.money.void_rest()  # everything shipped: release what was not captured
         if not any(s.status == "delivered" for s in self.s.shipments):
             raise ApplicationError("no shipment was delivered", type="DeliveryFailed")
-        self.ctx.set_status(S.DELIVERED, "delivered", {})
+        self.ctx.set_status(S.DELIVERED, tl.status(E.DELIVERED))
         await self.ctx.notify("delivered", {})
         await self.ctx.project()
         await self.returns.keep_window_open()
         await workflow.wait_condition(self.shipping.done)  # exchange replacements included
         if self.s.status != S.RETURNED:
-            self.ctx.set_status(S.COMPLETED, "completed", {})
+            self.ctx.set_status(S.COMPLETED, tl.status(E.COMPLETED))
 
     # ---- ops updates ---------------------------------------------------------------------------
 
@@ -169,7 +171,7 @@ class OrderWorkflow:
         progress, settled = self.s.progress, self.s.progress.cancels_settled
         progress.cancel_requested, progress.cancel_refusal = True, None
         self.s.cancel_reason = request.reason or "cancelled by ops"
-        self.ctx.event("cancel_requested", {"reason": self.s.cancel_reason})
+        self.ctx.event(tl.with_reason(E.CANCEL_REQUESTED, self.s.cancel_reason))
         await workflow.wait_condition(
             lambda: progress.cancels_settled > settled or progress.finished
         )
@@ -188,10 +190,7 @@ class OrderWorkflow:
         progress = self.s.progress
         self.s.excluded_locations = sorted(set(request.exclude_locations))
         progress.reroute_pending, passes = True, progress.routing_passes
-        self.ctx.event(
-            "reroute_requested",
-            {"exclude_locations": self.s.excluded_locations, "reason": request.reason},
-        )
+        self.ctx.event(tl.reroute_requested(self.s.excluded_locations, request.reason))
         await workflow.wait_condition(
             lambda: (
                 progress.finished
@@ -220,7 +219,7 @@ class OrderWorkflow:
         _refuse_if(rules.hold_refusal(self.s))
         self.s.status_before_hold = self.s.status
         self.s.hold_reason = request.reason or "held by ops"
-        self.ctx.set_status(S.ON_HOLD, "held", {"reason": self.s.hold_reason})
+        self.ctx.set_status(S.ON_HOLD, tl.with_reason(E.HELD, self.s.hold_reason))
         await self.ctx.project()
         await workflow.wait_condition(
             lambda: (
@@ -253,7 +252,7 @@ class OrderWorkflow:
     def _lift_hold(self, reason: str) -> None:
         previous = self.s.status_before_hold or S.RECEIVED
         self.s.status_before_hold, self.s.hold_reason = None, None
-        self.ctx.set_status(previous, "released", {"reason": reason})
+        self.ctx.set_status(previous, tl.with_reason(E.RELEASED, reason))
 
     @workflow.update
     async def change_address(self, change: AddressChange) -> OrderState:
@@ -265,8 +264,7 @@ class OrderWorkflow:
             )
             _refuse_if(rules.address_refusal(self.s))
             self.s.order = self.s.order.model_copy(update={"ship_to": change.ship_to})
-            detail = {"city": change.ship_to.city, "country": change.ship_to.country}
-            self.ctx.event("address_changed", detail)
+            self.ctx.event(tl.address_changed(change.ship_to.city, change.ship_to.country))
         await self.ctx.project()
         return self.s
 
@@ -314,7 +312,7 @@ class OrderWorkflow:
             fulfilment.mark_shipped(event)
         else:
             fulfilment.sh.status = event.type
-            self.ctx.event(f"shipment_{event.type}", {"shipment_id": event.shipment_id})
+            self.ctx.event(tl.warehouse_report(event.type, event.shipment_id))
 
     @workflow.signal
     def tracking_update(self, update: TrackingUpdate) -> None:
