@@ -109,6 +109,7 @@ class InventoryActivities:
                         line_id=h.line_id, sku=h.sku, location_id=h.location_id, quantity=h.quantity
                     )
                     for h in short.short
+                    if isinstance(h, Hold)
                 ],
             )
         await stock_service.wake(activity.client(), woken)

@@ -6,9 +6,16 @@ Two families:
 - The string constants name `ApplicationError` types raised by activities and workflows for
   business outcomes that must not be retried (`NON_RETRYABLE`); the API maps a failed Update's
   type to a 4xx with its reason.
+
+Domain rule violations (`InvalidTransition`, `ProfileError`, `InsufficientStock`) are here
+too. Adapter failures are typed beside their protocols (`integrations/*/errors.py`, subclasses
+of `IntegrationError`), named like the constants below, so an activity turns one into the
+`ApplicationError` of the same type.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class DomainError(Exception):
@@ -22,6 +29,22 @@ class DomainError(Exception):
         self.field = field
         if code is not None:
             self.code = code
+
+
+class InvalidTransition(ValueError):
+    """A status change the order state machine does not allow."""
+
+
+class ProfileError(ValueError):
+    """A routing profile that cannot be used; the message names the offending field."""
+
+
+class InsufficientStock(Exception):
+    """A reservation lost a race: the listed holds could not be taken (route again)."""
+
+    def __init__(self, short: Sequence[object]) -> None:
+        super().__init__(f"{len(short)} allocation(s) short")
+        self.short = list(short)
 
 
 class Unauthenticated(DomainError):
@@ -81,6 +104,8 @@ IDEMPOTENCY_CONFLICT = "IdempotencyConflict"
 ACTION_REFUSED = "ActionRefused"
 UNKNOWN_LOCATION = "UnknownLocation"
 UNKNOWN_CARRIER = "UnknownCarrier"
+LABEL_VOIDED = "LabelVoided"
+UNKNOWN_LABEL = "UnknownLabel"
 
 NON_RETRYABLE = [
     PAYMENT_DECLINED,
@@ -94,6 +119,8 @@ NON_RETRYABLE = [
     ACTION_REFUSED,
     UNKNOWN_LOCATION,
     UNKNOWN_CARRIER,
+    LABEL_VOIDED,
+    UNKNOWN_LABEL,
 ]
 # Failed Update types answered 422 (the input was wrong) rather than 409 (not now).
 INPUT_ERRORS = frozenset({INVALID_ADDRESS, UNKNOWN_LOCATION, UNKNOWN_SKU})

@@ -11,12 +11,10 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from domain.errors import ProfileError as ProfileError
+
 LocationKind = Literal["warehouse", "store", "3pl", "dropship"]
 ALL_KINDS: tuple[LocationKind, ...] = get_args(LocationKind)
-
-
-class ProfileError(ValueError):
-    """A routing profile that cannot be used; the message names the offending field."""
 
 
 class RoutingProfile(BaseModel):

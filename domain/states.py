@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from domain.errors import InvalidTransition as InvalidTransition
+
 
 class OrderStatus(StrEnum):
     """Customer-visible status of an order."""
@@ -40,10 +42,6 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 TERMINAL = frozenset({S.CANCELLED, S.FAILED, S.RETURNED})
-
-
-class InvalidTransition(ValueError):
-    """A status change the state machine does not allow."""
 
 
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import InsufficientStock as InsufficientStock
 from store.tables import Backorder, Location, Reservation, StockChange, StockLevel, StockMovement
 
 # The reservation path is the hottest write of a flash sale: its statements are built once,
@@ -120,14 +121,6 @@ def wakeups(session: AsyncSession) -> set[str]:
     """Workflow ids that were given stock in this session's transaction: signal them once it
     has committed (a lost signal only delays them to their next recheck, the stock is theirs)."""
     return session.info.setdefault(_WAKE, set())  # type: ignore[no-any-return]
-
-
-class InsufficientStock(Exception):
-    """A reservation lost: the listed holds could not be taken."""
-
-    def __init__(self, short: list[Hold]) -> None:
-        super().__init__(f"{len(short)} allocation(s) short")
-        self.short = short
 
 
 async def available_by_location(
