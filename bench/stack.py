@@ -24,8 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config.settings import Settings
 from config.temporal import data_converter
-from store import inventory, migrate
-from store.db import Database
+from store import inventory
 from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 
 ADMIN_KEY = "oms_bench_admin_key_0123456789"
@@ -113,10 +112,7 @@ async def top_up_stock(sessions: async_sessionmaker[AsyncSession], units: int) -
 @asynccontextmanager
 async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack]:
     """Start (or connect to) everything; tear it all down on exit."""
-    from api.app import create_app
-    from workers.assembly import build_integrations
-    from workers.seed import seed_demo
-    from workers.worker import build_worker, worker_services
+    from workers.local_stack import LocalStack, local_stack
 
     async with AsyncExitStack() as exits:
         workdir = Path(exits.enter_context(tempfile.TemporaryDirectory(prefix="oms-bench-")))
@@ -135,27 +131,29 @@ async def open_stack(opts: StackOptions, **settings: Any) -> AsyncIterator[Stack
             log_level="WARNING",
             **settings,
         )
-        database = Database(db_url, pool_size=config.database_pool_size)
-        exits.push_async_callback(database.dispose)
-        engine, sessions = database.engine, database.sessions
-        await migrate.upgrade(engine)
-        await seed_demo(sessions)
-        # Plenty of everything up front: no phase backorders, and the channel pushes of this
-        # receipt are over before anything is timed.
-        await top_up_stock(sessions, STOCK_UNITS)
-        integrations = await build_integrations(config)
-        exits.push_async_callback(integrations.aclose)
-        app = create_app(config, temporal_client=client)
-        await exits.enter_async_context(app.router.lifespan_context(app))
-        http = await exits.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://oms.bench")
-        )
-        worker = build_worker(client, config, sessions, integrations)
-        assert integrations.sandbox_warehouse is not None, "the bench needs the sandbox warehouse"
-        await exits.enter_async_context(
-            worker_services(
-                client, config, sessions, integrations, warehouse_poll_s=opts.simulator_poll_s
+
+        async def prepare(local: LocalStack) -> None:
+            # Plenty of everything up front: no phase backorders, and the channel pushes of
+            # this receipt are over before anything is timed.
+            await top_up_stock(local.sessions, STOCK_UNITS)
+            assert local.integrations.sandbox_warehouse is not None, "the bench needs it"
+
+        local = await exits.enter_async_context(
+            local_stack(
+                client,
+                config,
+                base_url="http://oms.bench",
+                warehouse_poll_s=opts.simulator_poll_s,
+                prepare=prepare,
             )
         )
-        await exits.enter_async_context(worker)
-        yield Stack(client, config, engine, sessions, http, integrations, owned, workdir)
+        yield Stack(
+            client,
+            config,
+            local.database.engine,
+            local.sessions,
+            local.http,
+            local.integrations,
+            owned,
+            workdir,
+        )

@@ -110,6 +110,6 @@ def fulfilment_refusal(state: OrderState, event: FulfilmentEvent) -> str | None:
         return f"shipment {sh.shipment_id} was cancelled{reason}; do not ship it"
     if state.progress.finished:
         return f"order is {state.status.value}; its process has ended"
-    if not sh.released and not sh.withdrawing:
+    if not (sh.released or sh.releasing or sh.withdrawing):
         return f"shipment {sh.shipment_id} is not released to the warehouse; do not ship it"
     return None

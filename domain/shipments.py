@@ -69,7 +69,9 @@ class ShipmentState(BaseModel):
     # The warehouse reported `shipped` and the order accepted it (before stock and money follow).
     shipped_reported: bool = False
     shipped_at: datetime | None = None
-    # A withdrawal from the warehouse is under way: a `shipped` report waits for its answer.
+    # A release or a withdrawal is under way: a `shipped` report waits for its answer (the
+    # warehouse may report before its acknowledgement of the release reached the order).
+    releasing: bool = False
     withdrawing: bool = False
     # How many times this shipment was released (each release has its own idempotency key).
     releases: int = 0

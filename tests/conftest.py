@@ -24,7 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 from config.logging import configure_logging
 from config.temporal import data_converter
 from store import migrate
-from store.db import Database, create_engine, is_sqlite
+from store.db import create_engine, is_sqlite
+from tests.helpers import eventually
+from workers.local_stack import LocalStack, local_stack
 from workflows.search_attributes import CHANNEL, LOCATION, ORDER_STATUS
 
 ADMIN_KEY = "oms_test_admin_key_0123456789"
@@ -141,19 +143,20 @@ RATE_LIMIT_RETRIES = 30
 class Stack:
     """A migrated, seeded database, a worker on its own task queue, and an HTTP client."""
 
-    def __init__(self, settings: Any, database: Database, client: Client) -> None:
-        self.settings = settings
-        self.engine = database.engine
-        self.sessions = database.sessions
-        self.client = client
-        self.http: httpx.AsyncClient
-        self.integrations: Any = None
-        self.app: Any = None
+    def __init__(self, local: LocalStack) -> None:
+        self.local = local
+        self.settings = local.settings
+        self.engine = local.database.engine
+        self.sessions = local.sessions
+        self.client = local.client
+        self.http = local.http
+        self.integrations = local.integrations
+        self.app = local.app
 
     @property
     def sandbox_sessions(self) -> async_sessionmaker[AsyncSession]:
         """Sessions on this stack's own sandbox database, to inspect what the simulators saw."""
-        return self.integrations.sandbox_sessions  # type: ignore[no-any-return]
+        return self.local.sandbox_sessions
 
     def headers(self, key: str = ADMIN_KEY) -> dict[str, str]:
         """Auth header for a key."""
@@ -184,32 +187,34 @@ class Stack:
 
     async def wait_for(self, order_id: str, *statuses: str, timeout: float = 90) -> dict[str, Any]:
         """Poll the read model until the order reaches one of `statuses`."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        last: dict[str, Any] = {}
-        while asyncio.get_running_loop().time() < deadline:
-            last = await self.order(order_id)
-            if last["status"] in statuses:
-                return last
-            await asyncio.sleep(0.1)
-        raise AssertionError(
-            f"order {order_id} stuck at {last.get('status')}: "
-            f"{[e['type'] for e in last.get('events', [])]}"
+        return await eventually(
+            lambda: self.order(order_id),
+            until=lambda order: order["status"] in statuses,
+            timeout=timeout,
+            message=lambda last: (
+                f"order {order_id} stuck at {(last or {}).get('status')}: "
+                f"{[e['type'] for e in (last or {}).get('events', [])]}"
+            ),
         )
 
     async def wait_shipment(
         self, order_id: str, predicate: Any, timeout: float = 60
     ) -> dict[str, Any]:
         """Poll until some shipment satisfies `predicate`."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            order = await self.order(order_id)
-            for shipment in order["shipments"]:
-                if predicate(shipment):
-                    return order
+
+        def matched(order: dict[str, Any]) -> bool:
+            if any(predicate(shipment) for shipment in order["shipments"]):
+                return True
             if order["status"] in ("failed", "cancelled"):
                 raise AssertionError(f"order ended {order['status']}: {order['failure_reason']}")
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"no shipment of {order_id} matched in time")
+            return False
+
+        return await eventually(
+            lambda: self.order(order_id),
+            until=matched,
+            timeout=timeout,
+            message=f"no shipment of {order_id} matched in time",
+        )
 
 
 def canonical_order(external_id: str | None = None, **overrides: Any) -> dict[str, Any]:
@@ -246,6 +251,7 @@ async def running_stack(
     run_worker: bool = True,
     carrier_time_scale: float | None = None,
     raise_app_exceptions: bool = True,
+    app_factory: Any = None,
     **overrides: Any,
 ) -> AsyncIterator[Stack]:
     """Start the app and a worker against `db_url` (migrated and seeded here).
@@ -255,11 +261,7 @@ async def running_stack(
     `carrier_time_scale` makes the sandbox carriers slower (or faster) than everything else;
     without `raise_app_exceptions` a server error is a 500 response, as a client sees it.
     """
-    from api.app import create_app
     from config.settings import Settings
-    from workers.assembly import build_integrations
-    from workers.seed import seed_demo
-    from workers.worker import build_worker, worker_services
 
     oms_file = make_url(db_url).database if is_sqlite(db_url) else None
     own_dir: Path | None = None
@@ -279,40 +281,31 @@ async def running_stack(
         sandbox_warehouse=auto_warehouse,
         **overrides,
     )
-    database = Database(db_url)
-    await migrate.upgrade(database.engine)
-    stack = Stack(settings, database, client)
-    await seed_demo(stack.sessions)
-    async with AsyncExitStack() as exits:
-        if own_dir is not None:
-            exits.callback(shutil.rmtree, own_dir, ignore_errors=True)
-        exits.push_async_callback(database.dispose)
-        stack.integrations = await build_integrations(settings)
-        exits.push_async_callback(stack.integrations.aclose)
+
+    async def prepare(local: LocalStack) -> None:
         if carrier_time_scale is not None:
             from sandbox.carriers import sandbox_carriers
 
-            stack.integrations.carriers = sandbox_carriers(
-                stack.sandbox_sessions, time_scale=carrier_time_scale
+            local.integrations.carriers = sandbox_carriers(
+                local.sandbox_sessions, time_scale=carrier_time_scale
             )
-        app = create_app(settings, temporal_client=client)
-        stack.app = app
-        await exits.enter_async_context(app.router.lifespan_context(app))
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-        stack.http = await exits.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://oms.test")
-        )
-        # The relay and (with auto_warehouse) the sandbox warehouse, also for tests that
-        # bring their own worker.
-        await exits.enter_async_context(
-            worker_services(
-                client, settings, stack.sessions, stack.integrations, warehouse_poll_s=0.05
+
+    async with AsyncExitStack() as exits:
+        if own_dir is not None:
+            exits.callback(shutil.rmtree, own_dir, ignore_errors=True)
+        local = await exits.enter_async_context(
+            local_stack(
+                client,
+                settings,
+                base_url="http://oms.test",
+                run_worker=run_worker,
+                warehouse_poll_s=0.05,
+                raise_app_exceptions=raise_app_exceptions,
+                prepare=prepare,
+                **({"app_factory": app_factory} if app_factory else {}),
             )
         )
-        if run_worker:
-            worker = build_worker(client, settings, stack.sessions, stack.integrations)
-            await exits.enter_async_context(worker)
-        yield stack
+        yield Stack(local)
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
-"""Waiting in tests: poll a condition until it holds, never sleep and hope."""
+"""Waiting in tests: poll until a condition holds, never sleep and hope. One helper for all."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -13,19 +13,24 @@ T = TypeVar("T")
 async def eventually(
     probe: Callable[[], Awaitable[T] | T],
     *,
+    until: Callable[[T], Any] = bool,
     timeout: float = 60.0,
-    interval: float = 0.05,
+    interval: float = 0.1,
     message: str | Callable[[T | None], str] = "condition not met in time",
 ) -> T:
-    """Call `probe` until it returns something truthy, and return that; fail after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Call `probe` until `until(value)` holds and return that value; fail after `timeout`.
+
+    `until` may raise to give up early (an order that ended while we waited for it to ship);
+    `message` may be a function of the last value, to say where things got stuck.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     last: T | None = None
     while True:
         result = probe()
         last = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
-        if last:
-            return last
-        if asyncio.get_running_loop().time() >= deadline:
-            text = message(last) if callable(message) else message
-            raise AssertionError(text)
+        if until(last):  # type: ignore[arg-type]
+            return last  # type: ignore[return-value]
+        if loop.time() >= deadline:
+            raise AssertionError(message(last) if callable(message) else message)
         await asyncio.sleep(interval)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from store.channel_tables import (
 from store.tables import Order
 from tests.channels.conftest import channel_stack, payload
 from tests.conftest import Stack, canonical_order
+from tests.helpers import eventually
 from workers.channel_schedules import ChannelAccount, ensure_pull_schedules
 from workflows.channel_pull import ChannelPullWorkflow
 
@@ -91,36 +91,36 @@ async def pushes(stack: Stack, channel: str, sku: str) -> list[SandboxChannelPus
 
 
 async def wait_push(stack: Stack, channel: str, sku: str, expect: dict[str, Any]) -> None:
-    deadline = asyncio.get_running_loop().time() + 60
-    while asyncio.get_running_loop().time() < deadline:
-        if any(p.body == expect for p in await pushes(stack, channel, sku)):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(
-        f"{channel} never received {expect}: {[p.body for p in await pushes(stack, channel, sku)]}"
+    await eventually(
+        lambda: pushes(stack, channel, sku),
+        until=lambda seen: any(p.body == expect for p in seen),
+        message=lambda seen: f"{channel} never received {expect}: {[p.body for p in seen or []]}",
     )
 
 
 async def wait_level(stack: Stack, channel: str, sku: str, available: int) -> Any:
     """The recorded channel level of `sku` once it shows `available`."""
-    deadline = asyncio.get_running_loop().time() + 30
-    level = None
-    while asyncio.get_running_loop().time() < deadline:
+
+    async def level() -> Any:
         async with stack.sessions() as session:
-            level = await session.get(ChannelInventoryLevel, (channel, sku))
-        if level is not None and level.available == available:
-            return level
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{channel} level of {sku} never became {available}: {level}")
+            return await session.get(ChannelInventoryLevel, (channel, sku))
+
+    return await eventually(
+        level,
+        until=lambda row: row is not None and row.available == available,
+        timeout=30,
+        message=lambda row: f"{channel} level of {sku} never became {available}: {row}",
+    )
 
 
 async def wait_state(handle: Any, predicate: Any) -> None:
     """Poll the sync workflow's `state` query until `predicate` holds."""
-    for _ in range(300):
-        if predicate(await handle.query("state")):
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"sync state never matched: {await handle.query('state')}")
+    await eventually(
+        lambda: handle.query("state"),
+        until=predicate,
+        timeout=30,
+        message=lambda state: f"sync state never matched: {state}",
+    )
 
 
 async def test_reservation_pushes_new_availability_to_the_channel(chan: Stack) -> None:

@@ -78,14 +78,12 @@ async def web_stack(client: Client, db_url: str, **options: Any) -> AsyncIterato
         apps.append(app)
         return app
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(api.app, "create_app", create_app)
-        async with running_stack(client, db_url, **options) as stack:
-            await create_forecasts_table(stack)
-            async with stack.sessions.begin() as session:
-                _, channel_key = await auth.create(session, "channel", "shop")
-            async with serving(apps[0]) as base_url:
-                yield Web(stack, base_url, channel_key)
+    async with running_stack(client, db_url, app_factory=create_app, **options) as stack:
+        await create_forecasts_table(stack)
+        async with stack.sessions.begin() as session:
+            _, channel_key = await auth.create(session, "channel", "shop")
+        async with serving(apps[0]) as base_url:
+            yield Web(stack, base_url, channel_key)
 
 
 @pytest.fixture(scope="module")

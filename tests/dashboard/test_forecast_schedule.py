@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from temporalio.worker import Worker
@@ -10,6 +9,7 @@ from temporalio.worker import Worker
 from activities.forecasting import ForecastingActivities
 from store import analytics
 from tests.dashboard.conftest import Web
+from tests.helpers import eventually
 from workers.schedules import FORECAST_SCHEDULE_ID, ensure_forecast_schedule
 from workflows.forecast import ForecastWorkflow
 
@@ -31,13 +31,14 @@ async def test_schedule_is_idempotent_and_runs_the_forecast(web: Web) -> None:
             handle = stack.client.get_schedule_handle(FORECAST_SCHEDULE_ID)
             described = await handle.describe()
             assert described.schedule.action.task_queue == settings.task_queue  # type: ignore[attr-defined]
-            rows: dict[str, object] = {}
-            for _ in range(300):
+
+            async def written() -> dict[str, object]:
                 async with stack.sessions() as session:
-                    rows = dict(await analytics.forecasts(session))
-                if rows:
-                    break
-                await asyncio.sleep(0.1)
-            assert len(rows) == 12, "the scheduled run did not write forecasts"
+                    return dict(await analytics.forecasts(session))
+
+            rows = await eventually(
+                written, timeout=30, message="the scheduled run did not write forecasts"
+            )
+            assert len(rows) == 12, rows
         finally:
             await stack.client.get_schedule_handle(FORECAST_SCHEDULE_ID).delete()

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from store.tables import StockLevel, StockMovement
 from tests.conftest import Stack, canonical_order, running_stack
+from tests.helpers import eventually
 
 # 30 business days at the test time scale: minutes of real time, longer than any test here.
 LONG_WINDOW_DAYS = 30.0
@@ -59,16 +60,14 @@ async def wait_rma(
     stack: Stack, rma_id: str, *statuses: str, timeout: float = 90
 ) -> dict[str, Any]:
     """Poll `GET /v1/returns/{rma_id}` until the RMA reaches one of `statuses`."""
-    import asyncio
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    last: dict[str, Any] = {}
-    while loop.time() < deadline:
+    async def rma() -> dict[str, Any]:
         response = await stack.get(f"/v1/returns/{rma_id}")
-        if response.status_code == 200:
-            last = response.json()
-            if last["status"] in statuses:
-                return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"RMA {rma_id} stuck at {last.get('status')}")
+        return response.json() if response.status_code == 200 else {}  # type: ignore[no-any-return]
+
+    return await eventually(
+        rma,
+        until=lambda last: last.get("status") in statuses,
+        timeout=timeout,
+        message=lambda last: f"RMA {rma_id} stuck at {(last or {}).get('status')}",
+    )

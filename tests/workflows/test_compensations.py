@@ -247,3 +247,19 @@ async def test_failed_capture_fails_the_order_and_voids_the_rest(harness: Harnes
     state = await harness.state(handle)
     assert state.failure_reason == "PaymentStateError: authorization expired"
     assert harness.stubs.names()[-3:] == ["capture_payment", "release_stock", "void_payment"]
+
+
+async def test_shipped_reported_before_the_release_is_acknowledged_waits(
+    harness: Harness,
+) -> None:
+    """A WMS may report `shipped` before its answer to the release reached the order."""
+    gate = harness.stubs.gates["release_to_location"] = asyncio.Event()
+    handle = await harness.start()
+    [release] = await eventually(lambda: harness.stubs.inputs("release_to_location"), timeout=30)
+    shipping = asyncio.create_task(harness.ship(handle, release.shipment_id))
+    await asyncio.sleep(0.2)  # the report waits for the release's acknowledgement
+    assert not shipping.done()
+    gate.set()
+    await shipping
+    await harness.until(handle, "delivered")
+    assert "capture_payment" in harness.stubs.names()

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from store import inventory
 from store.tables import Location, Reservation, Sku, StockLevel
 from tests.conftest import Stack, canonical_order, running_stack
+from tests.helpers import eventually
 from tests.workflows.test_order_workflow import ops
 
 HOT = "HOT-DROP"
@@ -55,13 +56,13 @@ async def statuses(stack: Stack, ids: list[str]) -> list[str]:
 
 
 async def wait_all(stack: Stack, ids: list[str], done: set[str], timeout: float = 240) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        current = await statuses(stack, ids)
-        if all(s in done for s in current):
-            return
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"not settled: {sorted(set(await statuses(stack, ids)))}")
+    await eventually(
+        lambda: statuses(stack, ids),
+        until=lambda current: all(s in done for s in current),
+        timeout=timeout,
+        interval=0.5,
+        message=lambda current: f"not settled: {sorted(set(current or []))}",
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

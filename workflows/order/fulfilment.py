@@ -145,17 +145,21 @@ class Fulfilment:
     async def _release(self) -> None:
         sh = self.sh
         sh.releases += 1
-        await act.release_to_location.run(
-            io.ReleaseToLocationInput(
-                idempotency_key=self.host.key("release", sh.shipment_id, str(sh.releases)),
-                order_id=self.host.order_id,
-                workflow_id=self.host.workflow_id,
-                shipment_id=sh.shipment_id,
-                location_id=sh.location_id,
-                lines=sh.lines,
-            ),
-            policies.QUICK,
-        )
+        sh.releasing = True
+        try:
+            await act.release_to_location.run(
+                io.ReleaseToLocationInput(
+                    idempotency_key=self.host.key("release", sh.shipment_id, str(sh.releases)),
+                    order_id=self.host.order_id,
+                    workflow_id=self.host.workflow_id,
+                    shipment_id=sh.shipment_id,
+                    location_id=sh.location_id,
+                    lines=sh.lines,
+                ),
+                policies.QUICK,
+            )
+        finally:
+            sh.releasing = False
         sh.released = True
         if sh.status in ("pending", "label_purchased"):
             sh.status = "released"
@@ -220,9 +224,10 @@ class Fulfilment:
                 sh.status = event.type
                 self.host.event(tl.warehouse_report(event.type, sh.shipment_id))
             return True
-        if sh.withdrawing:
-            # The withdrawal's answer decides: it says whether the parcel had left.
-            await workflow.wait_condition(lambda: not sh.withdrawing)
+        if sh.withdrawing or sh.releasing:
+            # The withdrawal's answer decides whether the parcel had left; a release in flight
+            # is acknowledged first (the warehouse reported before its answer reached us).
+            await workflow.wait_condition(lambda: not sh.withdrawing and not sh.releasing)
         if sh.has_shipped:
             return True
         if not sh.released:
