@@ -25,7 +25,7 @@ from store.tables import Order
 from tests.conftest import canonical_order
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-PAYLOADS = Path(__file__).parent / "channels" / "payloads"
+PAYLOADS = Path(__file__).parent / "integrations" / "channels" / "payloads"
 
 
 class StubTemporal:

@@ -176,7 +176,7 @@ async def _record_other_workflows(client: Client, stack: Any) -> None:
     from activities.channels import sync_workflow_id
     from activities.io import PullInput, PullResult
     from integrations.channels.amazon import AmazonPuller
-    from tests.channels.test_pull_and_sync import amazon_transport
+    from tests.integrations.channels.test_pull_and_sync import amazon_transport
     from workers.assembly import activities_for
     from workflows.channel_pull import ChannelPullWorkflow
     from workflows.forecast import ForecastInput, ForecastWorkflow

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import Stack
-from tests.returns.conftest import delivered_order, movements, on_hand, wait_rma
-from tests.returns.test_returns import receive, request
+from tests.workflows.returns.conftest import delivered_order, movements, on_hand, wait_rma
+from tests.workflows.returns.test_returns import receive, request
 
 TEN = [{"line_id": "1", "sku": "TSHIRT-M", "quantity": 10, "unit_price": "10.00"}]
 

@@ -21,9 +21,9 @@ from store.channel_tables import (
     ChannelListing,
 )
 from store.tables import Order
-from tests.channels.conftest import channel_stack, payload
 from tests.conftest import Stack, canonical_order
 from tests.helpers import eventually
+from tests.integrations.channels.conftest import channel_stack, payload
 from workers.channel_schedules import ChannelAccount, ensure_pull_schedules
 from workflows.channel_pull import ChannelPullWorkflow
 

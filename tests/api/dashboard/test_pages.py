@@ -6,8 +6,8 @@ import re
 
 import httpx
 
+from tests.api.dashboard.conftest import Web
 from tests.conftest import ADMIN_KEY, canonical_order
-from tests.dashboard.conftest import Web
 
 
 def csrf_of(html: str) -> str:

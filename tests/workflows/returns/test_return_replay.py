@@ -11,7 +11,7 @@ from temporalio.worker import Replayer
 
 from config.temporal import data_converter
 from tests.conftest import Stack
-from tests.returns.conftest import delivered_order, wait_rma
+from tests.workflows.returns.conftest import delivered_order, wait_rma
 from workers.worker import WORKFLOWS
 
 

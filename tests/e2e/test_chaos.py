@@ -20,8 +20,7 @@ from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from sandbox.tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
-from tests.conftest import Stack, canonical_order
-from tests.security.conftest import security_stack
+from tests.conftest import Stack, canonical_order, security_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 

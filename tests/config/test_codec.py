@@ -24,8 +24,7 @@ from config.codec import (
 )
 from config.settings import Settings
 from config.temporal import data_converter
-from tests.conftest import ADMIN_KEY, Stack
-from tests.security.conftest import new_payload_key
+from tests.conftest import ADMIN_KEY, Stack, new_payload_key
 
 
 def plain(text: str) -> Payload:

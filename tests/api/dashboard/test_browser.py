@@ -9,8 +9,8 @@ from typing import Any
 from activities.forecasting import ForecastingActivities
 from activities.io import ComputeForecastsInput
 from domain.forecast import ForecastParams
+from tests.api.dashboard.conftest import Web, shot
 from tests.conftest import ADMIN_KEY, canonical_order
-from tests.dashboard.conftest import Web, shot
 
 
 async def sign_in(page: Any, web: Web, key: str = ADMIN_KEY) -> None:

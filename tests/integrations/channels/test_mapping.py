@@ -23,8 +23,8 @@ from integrations.channels.base import (
     signature_valid,
 )
 from integrations.channels.pull import PullPage
-from tests.channels.conftest import payload
 from tests.conftest import canonical_order
+from tests.integrations.channels.conftest import payload
 
 
 def lines(action: Any) -> list[tuple[str, int, Decimal]]:

@@ -19,10 +19,9 @@ from temporalio.client import Client
 
 from sandbox.tables import SandboxLabel
 from store.tables import StockLevel
-from tests.conftest import Stack, canonical_order
+from tests.conftest import Stack, canonical_order, security_stack
+from tests.e2e.test_chaos import WorkerProcess
 from tests.helpers import eventually
-from tests.security.conftest import security_stack
-from tests.security.test_chaos import WorkerProcess
 from tests.workflows.test_order_workflow import labels as labels_of
 from tests.workflows.test_order_workflow import ops as payment_ops
 

@@ -13,8 +13,7 @@ from temporalio.client import Client
 
 from sandbox.tables import SandboxPaymentAuthorization
 from store.tables import Order, Reservation
-from tests.conftest import Stack, canonical_order
-from tests.security.conftest import security_stack
+from tests.conftest import Stack, canonical_order, security_stack
 
 DELIVERIES = 1000
 CONCURRENCY = 50

@@ -8,7 +8,7 @@ from temporalio.worker import Worker
 
 from activities.forecasting import ForecastingActivities
 from store import analytics
-from tests.dashboard.conftest import Web
+from tests.api.dashboard.conftest import Web
 from tests.helpers import eventually
 from workers.schedules import FORECAST_SCHEDULE_ID, ensure_forecast_schedule
 from workflows.forecast import ForecastWorkflow

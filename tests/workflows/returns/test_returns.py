@@ -8,7 +8,7 @@ from typing import Any
 from temporalio.client import Client
 
 from tests.conftest import Stack, canonical_order, running_stack
-from tests.returns.conftest import delivered_order, movements, on_hand, wait_rma
+from tests.workflows.returns.conftest import delivered_order, movements, on_hand, wait_rma
 from tests.workflows.test_order_workflow import ops
 
 TAXED = {"shipping_price": "5.00", "tax_total": "3.20"}  # total 48.18 for 2 x 19.99

@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from api import auth
 from store.channel_tables import ChannelDeadLetter
 from store.tables import Order, Sku
-from tests.channels.conftest import (
+from tests.conftest import Stack
+from tests.integrations.channels.conftest import (
     SHOPIFY_PREVIOUS,
     payload,
     signed_shopify,
     signed_woo,
 )
-from tests.conftest import Stack
 
 SHOPIFY = "/v1/channels/shopify/webhooks"
 WOO = "/v1/channels/woocommerce/webhooks"

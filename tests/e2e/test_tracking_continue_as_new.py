@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from tests.conftest import TEST_TIME_SCALE, Stack, canonical_order
-from tests.security.conftest import security_stack
+from tests.conftest import TEST_TIME_SCALE, Stack, canonical_order, security_stack
 
 # A failed first delivery attempt makes the parcel take longer to arrive.
 SLOW_ADDRESS = "1 Main St FAIL DELIVERY"

@@ -16,8 +16,8 @@ from activities.stock_relay import StockChangeRelay
 from store import inventory
 from store.db import session_factory
 from store.tables import Location, Sku, StockChange
-from tests.channels.test_pull_and_sync import wait_push
 from tests.conftest import Stack
+from tests.integrations.channels.test_pull_and_sync import wait_push
 
 
 async def _outbox_size(engine: AsyncEngine) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from tests.channels.conftest import SHOPIFY_SECRET, WOO_SECRET
 from tests.conftest import ADMIN_KEY, Stack
+from tests.integrations.channels.conftest import SHOPIFY_SECRET, WOO_SECRET
 from workers import simulate
 
 
