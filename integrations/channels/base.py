@@ -32,11 +32,31 @@ class MappingError(Exception):
         self.field, self.reason = field, reason
 
 
+# The SKU of a line the shop sent without one (WooCommerce: optional); the ingest service
+# resolves it through the connection's listing map (`CreateOrder.listings`).
+UNMAPPED_SKU = "-"
+
+
 @dataclass(frozen=True)
 class CreateOrder:
-    """The delivery asks for a new order (idempotent on channel + external id)."""
+    """The delivery asks for a new order (idempotent on channel + external id).
+
+    `listings` maps each line id to the shop's listing id (variant, product or variation),
+    which names the item when the line has no SKU of its own. `awaiting_payment`: the shop
+    has not been paid yet (Shopify `pending`, WooCommerce `pending`/`on-hold`); the order is
+    taken in and held until a `PaymentReceived` for it arrives.
+    """
 
     order: CanonicalOrder
+    listings: Mapping[str, str] = field(default_factory=dict)
+    awaiting_payment: bool = False
+
+
+@dataclass(frozen=True)
+class PaymentReceived:
+    """The shop was paid for an order it sent earlier (Shopify `orders/paid`)."""
+
+    external_id: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +74,7 @@ class Ignore:
     reason: str
 
 
-ChannelAction = CreateOrder | CancelOrder | Ignore
+ChannelAction = CreateOrder | CancelOrder | PaymentReceived | Ignore
 
 
 @dataclass(frozen=True)
