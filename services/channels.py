@@ -26,7 +26,7 @@ from domain.commands import ActionRequest
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable
 from domain.models import order_id_for
 from integrations.channels import registry
-from integrations.channels.base import CancelOrder, CreateOrder, MappingError
+from integrations.channels.base import CancelOrder, CreateOrder, Ignore, MappingError
 
 # The order intake still lives under api/ (it moves to services/ on its own branch).
 from services import orders as order_service
@@ -143,8 +143,10 @@ async def process(
             outcome = Outcome("accepted", order_id=row.order_id, created=created)
         elif isinstance(action, CancelOrder):
             outcome = await cancel(sessions, client, delivery, action)
-        else:
+        elif isinstance(action, Ignore):
             outcome = Outcome("ignored", reason=action.reason)
+        else:  # a payment for an order taken in unpaid: nothing waits on it yet
+            outcome = Outcome("ignored", reason=f"payment for {action.external_id} noted")
     except MappingError as err:
         outcome = Outcome("rejected", reason=err.reason, field=err.field)
     except InvalidInput as err:  # the intake's refusal: unknown SKU, unshippable address
