@@ -56,6 +56,32 @@ class ShopFulfilment:
     tracking_url: str
     # (the shop's line item id, quantity); empty: every line of the order.
     lines: list[tuple[str, int]] = field(default_factory=list)
+    # Every parcel of the order has now left (WooCommerce then marks the order completed).
+    last_parcel: bool = False
+
+
+@dataclass(frozen=True)
+class ShopLocation:
+    """A place the shop keeps stock (Shopify Location); WooCommerce has one, id ""."""
+
+    location_ref: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ShopOrder:
+    """An order read back from the shop (reconciliation), in its webhook's shape.
+
+    `topic` is the webhook topic this state of the order would have been delivered under
+    (Shopify `orders/create` / `orders/paid` / `orders/cancelled`; WooCommerce
+    `order.updated`), and `doc` that webhook's JSON body, so ingest treats a pulled order
+    exactly like a delivered one. `version` changes whenever the order does (`updated_at`).
+    """
+
+    external_id: str
+    version: str
+    topic: str
+    doc: dict[str, Any]
 
 
 class ShopUnavailable(IntegrationError):
@@ -85,6 +111,15 @@ class ShopClient(Protocol):
         """Every sellable item (all pages)."""
         ...
 
+    async def locations(self) -> list[ShopLocation]:
+        """The shop's stock locations."""
+        ...
+
+    async def subscribe_webhooks(self, callback_url: str) -> list[str]:
+        """Subscribe the order topics we handle to `callback_url` (safe to repeat: existing
+        subscriptions are kept, not doubled); returns the subscribed topics."""
+        ...
+
     async def set_stock(self, levels: Sequence[ShopStock]) -> None:
         """Set absolute availability (safe to repeat)."""
         ...
@@ -101,8 +136,8 @@ class ShopClient(Protocol):
         """Add a note to an order (a refund issued for a return)."""
         ...
 
-    async def orders_since(self, since: datetime) -> list[dict[str, Any]]:
-        """Orders created or updated since `since`, as webhook-shaped documents."""
+    async def orders_since(self, since: datetime) -> list[ShopOrder]:
+        """Orders created or updated at or after `since` (all pages), oldest first."""
         ...
 
     async def aclose(self) -> None:
