@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities import io
+from activities.shops import CONNECTION_PREFIX, ShopActivities
 from config.settings import Settings
 from domain.atp import channel_atp
 from integrations.channels.base import InventoryLevel
@@ -57,6 +58,7 @@ class ChannelActivities:
         settings: Settings,
         pullers: Mapping[str, Puller],
         endpoints: Mapping[str, ChannelEndpoint],
+        shops: ShopActivities | None = None,
     ) -> None:
         self._sessions = sessions
         self._reads = readers(sessions)
@@ -64,6 +66,7 @@ class ChannelActivities:
         # Keyed "channel/account".
         self._pullers = pullers
         self._endpoints = endpoints
+        self._shops = shops
 
     @activity.defn
     async def pull_channel_orders(self, inp: io.PullInput) -> io.PullResult:
@@ -113,6 +116,8 @@ class ChannelActivities:
     @activity.defn
     async def push_inventory(self, inp: io.PushInventoryInput) -> io.PushInventoryResult:
         """Send each SKU's channel availability (ATP less the channel's buffer); record the lag."""
+        if inp.channel.startswith(CONNECTION_PREFIX) and self._shops is not None:
+            return await self._shops.push_stock(inp)
         endpoint = self._endpoints.get(inp.channel)
         if endpoint is None:
             raise _unknown(inp.channel)

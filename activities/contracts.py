@@ -131,6 +131,20 @@ compute_forecasts: ActivityRef[io.ComputeForecastsInput, io.ComputeForecastsResu
     "compute_forecasts", io.ComputeForecastsInput, io.ComputeForecastsResult
 )
 
+# Connected shops: the listing map and order pull, and what orders tell the shop that sold them.
+sync_shop: ActivityRef[io.ShopSyncInput, io.ShopSyncResult] = ref(
+    "sync_shop", io.ShopSyncInput, io.ShopSyncResult
+)
+confirm_shipment_at_shop: ActivityRef[io.ShopFulfilmentInput, str] = ref(
+    "confirm_shipment_at_shop", io.ShopFulfilmentInput, str
+)
+cancel_at_shop: ActivityRef[io.ShopMessageInput, None] = ref(
+    "cancel_at_shop", io.ShopMessageInput, None
+)
+note_at_shop: ActivityRef[io.ShopMessageInput, None] = ref(
+    "note_at_shop", io.ShopMessageInput, None
+)
+
 # The sweeper.
 sweep_abandoned_orders: ActivityRef[io.SweepInput, io.SweepResult] = ref(
     "sweep_abandoned_orders", io.SweepInput, io.SweepResult
@@ -159,6 +173,9 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     record_return,
     apply_dispositions,
     sweep_abandoned_orders,
+    confirm_shipment_at_shop,
+    cancel_at_shop,
+    note_at_shop,
 )
 # Every reference (the worker registers an implementation of each).
 ALL: tuple[ActivityRef[Any, Any], ...] = (
@@ -166,4 +183,5 @@ ALL: tuple[ActivityRef[Any, Any], ...] = (
     pull_channel_orders,
     push_inventory,
     compute_forecasts,
+    sync_shop,
 )

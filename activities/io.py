@@ -356,3 +356,55 @@ class ComputeForecastsResult(BaseModel):
 
 # The projection's input is the read model's snapshot itself.
 ProjectOrderInput = OrderSnapshot
+
+
+# ---- connected shops ---------------------------------------------------------------------------
+
+
+class ShopSyncInput(BaseModel):
+    """One run against a connected shop: refresh its listing map, or pull its orders."""
+
+    connection_id: str
+    kind: Literal["listings", "orders"] = "listings"
+    # Where the shop should deliver its webhooks (our API's public URL).
+    callback_url: str = ""
+
+
+class ShopSyncResult(BaseModel):
+    """What a listing sync found (and subscribed), or what an order pull took in."""
+
+    listings: int = 0
+    mapped: int = 0
+    unmapped: int = 0
+    newly_mapped: int = 0
+    locations: list[str] = Field(default_factory=list)
+    webhooks: list[str] = Field(default_factory=list)
+    orders: PullResult | None = None
+
+
+class ShopOrderRef(BaseModel):
+    """Which shop sold an order, and its id there."""
+
+    connection_id: str
+    order_id: str
+    external_id: str
+
+
+class ShopFulfilmentInput(ShopOrderRef):
+    """A parcel left: create the shop's fulfilment with carrier and tracking."""
+
+    idempotency_key: str
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    # (the shop's line id, units) of this parcel.
+    lines: list[tuple[str, int]] = Field(default_factory=list)
+    last_parcel: bool = False
+
+
+class ShopMessageInput(ShopOrderRef):
+    """A cancellation (`reason`) or a note (`text`) to push to the shop."""
+
+    idempotency_key: str
+    text: str

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from activities.channels import DEFAULT_SYNC_CHANNELS, StockSyncUnavailable, notify_stock_changed
+from activities.shops import sync_key
+from store.connection_tables import ChannelConnection
 from store.db import readers
 from store.tables import StockChange
 
@@ -67,11 +69,17 @@ class StockChangeRelay:
         since: dict[str, datetime] = {}
         for _, sku, changed_at in rows:
             since.setdefault(sku, changed_at)  # oldest first: the lag counts from here
+        async with self._reads() as session:
+            # Connected shops come and go: each pass tells the ones connected now.
+            connected = await session.scalars(
+                select(ChannelConnection.connection_id).where(ChannelConnection.status == "active")
+            )
+            shops = [sync_key(c) for c in connected]
         await notify_stock_changed(
             self._client,
             since.keys(),
             task_queue=self._task_queue,
-            channels=self._channels,
+            channels=[*self._channels, *shops],
             since=since,
         )
         async with self._sessions.begin() as session:

@@ -31,10 +31,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "analytics:read",
             "routing:read",
             "routing:write",
+            "connections:read",
+            "connections:sync",
         }
     ),
 }
-PERMISSIONS["admin"] = PERMISSIONS["ops"] | {"locations:write", "keys:admin"}
+PERMISSIONS["admin"] = PERMISSIONS["ops"] | {"locations:write", "keys:admin", "connections:admin"}
 
 
 def hash_key(key: str) -> str:

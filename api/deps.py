@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api import auth
 from api.errors import ApiError
+from config.credentials import CredentialBox, credential_box
 from config.settings import Settings
 from services.orders import OpsContext
 from store.tables import ApiKey
@@ -20,6 +21,14 @@ from store.tables import ApiKey
 def get_settings(request: Request) -> Settings:
     """Settings the app was built with."""
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_credential_box(request: Request) -> CredentialBox:
+    """Seals and opens channel credentials (built on first use: it may create the key file)."""
+    state = request.app.state
+    if getattr(state, "credential_box", None) is None:
+        state.credential_box = credential_box(state.settings)
+    return state.credential_box  # type: ignore[no-any-return]
 
 
 def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -71,6 +80,7 @@ SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentKey = Annotated[ApiKey, Depends(current_key)]
+BoxDep = Annotated[CredentialBox, Depends(get_credential_box)]
 
 
 def require(permission: str) -> Callable[..., object]:

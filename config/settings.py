@@ -50,11 +50,15 @@ class Settings(BaseSettings):
     shopify_webhook_secret_previous: SecretStr | None = None
     woocommerce_webhook_secret: SecretStr | None = None
     payload_key: SecretStr | None = None
+    # The dated Shopify GraphQL Admin API version connections use (a connection may override).
+    shopify_api_version: str = Field(default="2025-10", pattern=r"^\d{4}-(01|04|07|10)$")
 
     # Multiplies every business delay: warehouse and carrier progress, tracking polls, windows.
     time_scale: float = Field(default=1.0, gt=0)
     return_window_days: float = Field(default=30.0, ge=0)
     backorder_deadline_hours: float = Field(default=168.0, gt=0)
+    # An order its shop has not been paid for is cancelled after this long.
+    unpaid_order_hours: float = Field(default=168.0, gt=0)
     # The sandbox warehouse sends picked/packed/shipped by itself (a real WMS would call the API).
     sandbox_warehouse: bool = True
     # Where and how the business ships: an order outside these is refused before payment.
@@ -126,6 +130,7 @@ class Settings(BaseSettings):
             time_scale=self.time_scale,
             return_window_s=self.return_window_days * 86400,
             backorder_deadline_s=self.backorder_deadline_hours * 3600,
+            unpaid_deadline_s=self.unpaid_order_hours * 3600,
         )
 
     def return_rules(self) -> DispositionRules:

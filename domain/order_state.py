@@ -103,6 +103,8 @@ class OrderProgress(BaseModel):
     stock_signal: bool = False
     # Some lines wait for stock while others are under way (told to the customer once).
     partly_backordered: bool = False
+    # Taken in unpaid: the shop's payment arrived (signal).
+    paid_at_shop: bool = False
     shipment_seq: int = 0
     # Read-model bookkeeping: events already projected, the address the read model holds.
     projected_events: int = 0

@@ -11,6 +11,8 @@ class OrderStatus(StrEnum):
     """Customer-visible status of an order."""
 
     RECEIVED = "received"
+    # Stock is reserved; the shop has not been paid yet, so nothing ships.
+    AWAITING_PAYMENT = "awaiting_payment"
     BACKORDERED = "backordered"
     ON_HOLD = "on_hold"
     IN_FULFILLMENT = "in_fulfillment"
@@ -28,10 +30,15 @@ _ACTIVE = {S.RECEIVED, S.BACKORDERED, S.IN_FULFILLMENT}
 
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RECEIVED: frozenset({S.IN_FULFILLMENT, S.BACKORDERED, S.ON_HOLD, S.CANCELLED, S.FAILED}),
-    S.BACKORDERED: frozenset({S.IN_FULFILLMENT, S.ON_HOLD, S.CANCELLED, S.FAILED}),
+    S.BACKORDERED: frozenset(
+        {S.IN_FULFILLMENT, S.AWAITING_PAYMENT, S.ON_HOLD, S.CANCELLED, S.FAILED}
+    ),
+    S.AWAITING_PAYMENT: frozenset(_ACTIVE | {S.ON_HOLD, S.CANCELLED, S.FAILED}),
     # Release returns to where the order was; a held order can still be cancelled.
-    S.ON_HOLD: frozenset(_ACTIVE | {S.SHIPPED, S.CANCELLED, S.FAILED}),
-    S.IN_FULFILLMENT: frozenset({S.SHIPPED, S.ON_HOLD, S.BACKORDERED, S.CANCELLED, S.FAILED}),
+    S.ON_HOLD: frozenset(_ACTIVE | {S.AWAITING_PAYMENT, S.SHIPPED, S.CANCELLED, S.FAILED}),
+    S.IN_FULFILLMENT: frozenset(
+        {S.SHIPPED, S.AWAITING_PAYMENT, S.ON_HOLD, S.BACKORDERED, S.CANCELLED, S.FAILED}
+    ),
     S.SHIPPED: frozenset({S.DELIVERED, S.FAILED, S.RETURNED, S.ON_HOLD}),
     S.DELIVERED: frozenset({S.COMPLETED, S.RETURNED, S.PARTIALLY_RETURNED}),
     S.PARTIALLY_RETURNED: frozenset({S.RETURNED, S.COMPLETED, S.PARTIALLY_RETURNED}),

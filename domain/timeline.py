@@ -64,6 +64,10 @@ class EventType(StrEnum):
     RETURNED = "returned"
     NOTIFICATION_FAILED = "notification_failed"
     ALERT = "alert"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAYMENT_RECEIVED_AT_SHOP = "payment_received_at_shop"
+    SHOP_UPDATED = "shop_updated"
+    SHOP_UPDATE_FAILED = "shop_update_failed"
 
 
 @dataclass(frozen=True)
@@ -231,3 +235,13 @@ def rma(kind: EventType, rma_id: str, **detail: Any) -> Entry:
 def carrier_scan(status_: str) -> str:
     """The type of a carrier scan on the timeline (written by the tracking activity)."""
     return f"carrier_{status_}"
+
+
+def shop_updated(what: str, **detail: Any) -> Entry:
+    """The shop that sold the order was told (a fulfilment, a cancellation, a note)."""
+    return Entry(EventType.SHOP_UPDATED, {"what": what, **detail})
+
+
+def shop_update_failed(what: str, reason: str) -> Entry:
+    """The shop could not be told; ops should look (the order goes on)."""
+    return Entry(EventType.SHOP_UPDATE_FAILED, {"what": what, "reason": reason})

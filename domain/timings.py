@@ -22,6 +22,8 @@ class Timings(BaseModel):
     return_window_s: float = 30 * DAY
     backorder_deadline_s: float = 7 * DAY
     backorder_recheck_s: float = 1 * HOUR
+    # How long an order the shop has not been paid for waits before it is cancelled.
+    unpaid_deadline_s: float = 7 * DAY
     # Floor under scaled timers, so a tiny scale does not make pollers spin.
     min_timer_s: float = 0.05
 
@@ -38,3 +40,8 @@ class OrderInput(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     # How its returns are disposed of (fixed for the order's lifetime, like its timings).
     return_rules: DispositionRules = Field(default_factory=DispositionRules)
+    # Taken in unpaid (Shopify `pending`, WooCommerce `pending`/`on-hold`): stock is reserved,
+    # nothing ships until the `payment_received` signal.
+    awaiting_payment: bool = False
+    # The connected shop that sold it: told of shipments, the cancellation and refunds.
+    connection_id: str | None = None

@@ -24,15 +24,22 @@ from temporalio.service import RPCError, RPCStatusCode
 from config.settings import Settings
 from domain.commands import ActionRequest
 from domain.errors import InvalidInput, NotFound, Refused, Unavailable
-from domain.models import order_id_for
+from domain.models import CanonicalOrder, order_id_for
 from integrations.channels import registry
-from integrations.channels.base import CancelOrder, CreateOrder, Ignore, MappingError
+from integrations.channels.base import (
+    UNMAPPED_SKU,
+    CancelOrder,
+    CreateOrder,
+    MappingError,
+    PaymentReceived,
+)
 
 # The order intake still lives under api/ (it moves to services/ on its own branch).
+from services import connections
 from services import orders as order_service
 from store.channel_tables import ChannelDeadLetter, ChannelDelivery
 from store.dialect import insert_for
-from store.tables import Order, utcnow
+from store.tables import Order, Sku, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -57,6 +64,8 @@ class Delivery:
     topic: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    # The connected shop account it came through (None: the env-configured default account).
+    connection_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,7 @@ async def _claim(
                 channel=delivery.channel,
                 delivery_id=delivery.delivery_id,
                 topic=delivery.topic,
+                connection_id=delivery.connection_id,
                 status="received",
                 body=delivery.body,
                 received_at=utcnow(),
@@ -139,14 +149,13 @@ async def process(
     try:
         action = registry.interpret(delivery.channel, delivery.topic, delivery.body)
         if isinstance(action, CreateOrder):
-            created, row = await order_service.submit(sessions, client, settings, action.order)
-            outcome = Outcome("accepted", order_id=row.order_id, created=created)
+            outcome = await create(sessions, client, settings, delivery, action)
         elif isinstance(action, CancelOrder):
             outcome = await cancel(sessions, client, delivery, action)
-        elif isinstance(action, Ignore):
+        elif isinstance(action, PaymentReceived):
+            outcome = await paid(sessions, client, delivery.channel, action.external_id)
+        else:
             outcome = Outcome("ignored", reason=action.reason)
-        else:  # a payment for an order taken in unpaid: nothing waits on it yet
-            outcome = Outcome("ignored", reason=f"payment for {action.external_id} noted")
     except MappingError as err:
         outcome = Outcome("rejected", reason=err.reason, field=err.field)
     except InvalidInput as err:  # the intake's refusal: unknown SKU, unshippable address
@@ -161,6 +170,88 @@ async def process(
         dl_id = await _dead_letter(sessions, delivery, outcome, dead_letter_id)
         return replace(outcome, dead_letter_id=dl_id)
     return outcome
+
+
+async def create(
+    sessions: async_sessionmaker[AsyncSession],
+    client: Client,
+    settings: Settings,
+    delivery: Delivery,
+    action: CreateOrder,
+) -> Outcome:
+    """Take the order in (lines named by listing are mapped to our SKUs first); a paid
+    delivery of an order taken in unpaid releases it."""
+    order = await _mapped(sessions, delivery.connection_id, action)
+    created, row = await order_service.submit(
+        sessions,
+        client,
+        settings,
+        order,
+        awaiting_payment=action.awaiting_payment,
+        connection_id=delivery.connection_id,
+    )
+    if not created and not action.awaiting_payment:
+        await paid(sessions, client, delivery.channel, order.external_id)
+    return Outcome("accepted", order_id=row.order_id, created=created)
+
+
+async def _mapped(
+    sessions: async_sessionmaker[AsyncSession], connection_id: str | None, action: CreateOrder
+) -> CanonicalOrder:
+    """The order with each line's SKU: its own, or its listing's in the connection's map."""
+    order = action.order
+    if not action.listings and all(x.sku != UNMAPPED_SKU for x in order.lines):
+        return order
+    listed = {x.line_id: action.listings.get(x.line_id) for x in order.lines}
+    mapped: dict[str, str] = {}
+    if connection_id is not None:
+        async with sessions() as session:
+            mapped = await connections.skus_for_listings(
+                session, connection_id, [v for v in listed.values() if v]
+            )
+            known = set(
+                await session.scalars(
+                    select(Sku.sku).where(Sku.sku.in_([x.sku for x in order.lines]))
+                )
+            )
+    else:
+        known = {x.sku for x in order.lines if x.sku != UNMAPPED_SKU}
+    lines = []
+    for index, line in enumerate(order.lines):
+        listing = listed.get(line.line_id)
+        sku = (
+            mapped.get(listing or "") if line.sku == UNMAPPED_SKU or line.sku not in known else None
+        )
+        if line.sku == UNMAPPED_SKU and sku is None:
+            where = f"line_items[{index}].sku"
+            if connection_id is None:
+                raise MappingError(
+                    where, "has no SKU, and no connected shop's listing map names it"
+                )
+            raise MappingError(
+                where, f"has no SKU and listing {listing!r} is not mapped to one (map it, replay)"
+            )
+        lines.append(line.model_copy(update={"sku": sku}) if sku else line)
+    return order.model_copy(update={"lines": lines})
+
+
+async def paid(
+    sessions: async_sessionmaker[AsyncSession], client: Client, channel: str, external_id: str
+) -> Outcome:
+    """The shop was paid: an order waiting for it goes on (a signal; harmless when not waiting)."""
+    order_id = order_id_for(channel, external_id)
+    async with sessions() as session:
+        row = await session.get(Order, order_id)
+    if row is None:
+        return Outcome("deferred", order_id, reason=f"no order {external_id!r} yet")
+    try:
+        await client.get_workflow_handle(row.workflow_id).signal("payment_received")
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return Outcome("ignored", order_id, reason=f"order is {row.status}")
+    log.info("payment at the shop noted", order_id=order_id)
+    return Outcome("accepted", order_id)
 
 
 async def cancel(
@@ -223,6 +314,7 @@ async def _dead_letter(
             channel=delivery.channel,
             delivery_id=delivery.delivery_id,
             topic=delivery.topic,
+            connection_id=delivery.connection_id,
             reason=outcome.reason,
             field=outcome.field,
             body=delivery.body,
@@ -249,7 +341,14 @@ async def replay(
         raise NotFound(f"no dead letter {dead_letter_id}")
     if row.status != "open":
         raise Refused(f"dead letter {dead_letter_id} is {row.status}")
-    delivery = Delivery(row.channel, row.delivery_id, row.topic, row.body, dict(row.headers))
+    delivery = Delivery(
+        row.channel,
+        row.delivery_id,
+        row.topic,
+        row.body,
+        dict(row.headers),
+        connection_id=row.connection_id,
+    )
     outcome = await process(sessions, client, settings, delivery, dead_letter_id=row.id)
     if outcome.dead_letter_id is None:
         async with sessions.begin() as session:

@@ -81,8 +81,16 @@ async def submit(
     client: Client,
     settings: Settings,
     order: CanonicalOrder,
+    *,
+    awaiting_payment: bool = False,
+    connection_id: str | None = None,
 ) -> tuple[bool, Order]:
-    """Record the order and start its workflow; (created, row). A repeat starts nothing."""
+    """Record the order and start its workflow; (created, row). A repeat starts nothing.
+
+    `awaiting_payment`: the shop has not been paid yet; the order reserves stock and waits
+    for its `payment_received` signal before anything ships. `connection_id`: the connected
+    shop it came from, which hears of its shipments, cancellation and refunds.
+    """
     order_id = order_id_for(order.channel, order.external_id)
     workflow_id = workflow_id_for(order.channel, order.external_id)
     structlog.contextvars.bind_contextvars(order_id=order_id, workflow_id=workflow_id)
@@ -131,6 +139,8 @@ async def submit(
                 order=order,
                 timings=settings.timings(),
                 return_rules=settings.return_rules(),
+                awaiting_payment=awaiting_payment,
+                connection_id=connection_id,
             ),
             id=workflow_id,
             task_queue=settings.task_queue,

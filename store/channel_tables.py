@@ -37,6 +37,8 @@ class ChannelDelivery(Base):
     channel: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(64), default="")
+    # The connected shop account it came from (None: the default, env-configured account).
+    connection_id: Mapped[str | None] = mapped_column(String(64))
     # received (in flight or crashed: a redelivery processes it again) | accepted | cancelled
     # | ignored | rejected | refused
     status: Mapped[str] = mapped_column(String(16), default="received")
@@ -56,6 +58,7 @@ class ChannelDeadLetter(Base):
     channel: Mapped[str] = mapped_column(String(32))
     delivery_id: Mapped[str] = mapped_column(String(200))
     topic: Mapped[str] = mapped_column(String(64), default="")
+    connection_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     field: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[bytes] = mapped_column(LargeBinary)

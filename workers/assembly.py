@@ -16,12 +16,14 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.returns import ReturnActivities
 from activities.shipping import ShippingActivities
+from activities.shops import ShopActivities
 from activities.sweeper import SweeperActivities
 from activities.warehouse import WarehouseActivities
 from config.settings import Settings
 from integrations.carriers.protocol import Carrier
 from integrations.channels.endpoints import ChannelEndpoint
 from integrations.channels.pull import Puller
+from integrations.channels.shops import ShopFactory
 from integrations.email.sender import EmailSender, LogSender, SmtpSender
 from integrations.payments.protocol import PaymentGateway
 from integrations.warehouse.protocol import Warehouse
@@ -45,6 +47,8 @@ class Integrations:
     channel_endpoints: Mapping[str, ChannelEndpoint] = field(default_factory=dict)
     # Pull adapters keyed "channel/account"; empty until accounts are configured.
     channel_pullers: Mapping[str, Puller] = field(default_factory=dict)
+    # Builds connected shops' clients; None: the platforms' real clients on each base_url.
+    shop_factory: ShopFactory | None = None
     # The simulators' own database, opened for them by `build_integrations`.
     sandbox_database: Database | None = None
 
@@ -121,8 +125,9 @@ def activities_for(
     notifications = NotificationActivities(
         sessions, integrations.email, settings.mail_from, settings.public_base_url()
     )
+    shops = ShopActivities(sessions, settings, integrations.shop_factory)
     channels = ChannelActivities(
-        sessions, settings, integrations.channel_pullers, integrations.channel_endpoints
+        sessions, settings, integrations.channel_pullers, integrations.channel_endpoints, shops
     )
     forecasting = ForecastingActivities(sessions)
     returns = ReturnActivities(sessions)
@@ -155,4 +160,8 @@ def activities_for(
         returns.record_return,
         returns.apply_dispositions,
         sweeper.sweep_abandoned_orders,
+        shops.sync_shop,
+        shops.confirm_shipment_at_shop,
+        shops.cancel_at_shop,
+        shops.note_at_shop,
     ]

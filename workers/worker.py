@@ -29,6 +29,7 @@ from workflows.forecast import ForecastWorkflow
 from workflows.inventory_sync import InventorySyncWorkflow
 from workflows.order.workflow import OrderWorkflow
 from workflows.returns import ReturnWorkflow
+from workflows.shop_sync import ShopSyncWorkflow
 from workflows.sweeper import OrderSweepWorkflow
 from workflows.tracking import ShipmentTrackingWorkflow
 
@@ -41,6 +42,7 @@ WORKFLOWS: Sequence[type] = (
     ForecastWorkflow,
     ReturnWorkflow,
     OrderSweepWorkflow,
+    ShopSyncWorkflow,
 )
 # Finish in-flight activities on SIGTERM, within the orchestrator's grace period (k8s: 90 s).
 GRACEFUL_SHUTDOWN = timedelta(seconds=60)

@@ -58,3 +58,16 @@ PROJECTION = workflow.LocalActivityConfig(
         initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=5)
     ),
 )
+
+# Telling a connected shop: retried with backoff for about an hour (a shop's Retry-After is
+# honoured by the activity); after that the order records the failure and goes on.
+SHOP = workflow.ActivityConfig(
+    start_to_close_timeout=timedelta(seconds=60),
+    schedule_to_close_timeout=timedelta(hours=1),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=5),
+        non_retryable_error_types=[*NON_RETRYABLE, "ShopRefused", "ConnectionGone"],
+    ),
+)

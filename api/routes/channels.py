@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, SecretStr
 
-from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, require
+from api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep, get_credential_box, require
 from api.errors import ApiError
 from services import channels as service
-from services import webhooks
+from services import connections, webhooks
 
 router = APIRouter(tags=["channels"])
 # Real order payloads are tens of kilobytes; refuse absurd bodies before reading them.
@@ -69,23 +70,52 @@ async def _receive(request: Request, delivery: service.Delivery) -> JSONResponse
     return _answer(outcome)
 
 
+async def _connection(
+    request: Request, session: Any, channel: str, domain: str | None, default: list[str]
+) -> tuple[str | None, list[str]]:
+    """(connection id, secrets) for a delivery: the connected shop that names itself `domain`,
+    else the default account (`OMS_*_WEBHOOK_SECRET`)."""
+    if domain:
+        row = await connections.find_by_domain(session, channel, domain)
+        if row is not None:
+            box = get_credential_box(request)
+            return row.connection_id, [connections.webhook_secret(box, row)]
+    return None, default
+
+
+def _first(request: Request, *names: str) -> str | None:
+    return next((request.headers[n] for n in names if request.headers.get(n)), None)
+
+
 @router.post("/v1/channels/shopify/webhooks", responses={401: {}, 422: {}})
-async def shopify_webhook(request: Request, settings: SettingsDep) -> JSONResponse:
-    """Shopify `orders/create` and `orders/cancelled`, verified by X-Shopify-Hmac-Sha256."""
+async def shopify_webhook(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> JSONResponse:
+    """Shopify order webhooks, verified by their HMAC header (either spelling); the shop is
+    picked by its domain header among connected shops."""
     body = await _raw_body(request)
-    secrets = _secrets(settings.shopify_webhook_secret, settings.shopify_webhook_secret_previous)
-    return await _receive(request, webhooks.shopify_delivery(request.headers, body, secrets))
+    domain = _first(request, "x-shopify-shop-domain", "shopify-shop-domain")
+    default = _secrets(settings.shopify_webhook_secret, settings.shopify_webhook_secret_previous)
+    connection_id, secrets = await _connection(request, session, "shopify", domain, default)
+    delivery = webhooks.shopify_delivery(request.headers, body, secrets)
+    return await _receive(request, replace(delivery, connection_id=connection_id))
 
 
 @router.post("/v1/channels/woocommerce/webhooks", responses={401: {}, 422: {}})
-async def woocommerce_webhook(request: Request, settings: SettingsDep) -> JSONResponse:
-    """WooCommerce order webhooks, verified by X-WC-Webhook-Signature; the ping is answered."""
+async def woocommerce_webhook(
+    request: Request, settings: SettingsDep, session: SessionDep
+) -> JSONResponse:
+    """WooCommerce order webhooks, verified by X-WC-Webhook-Signature; the site is picked by
+    X-WC-Webhook-Source among connected shops; the ping is answered."""
     body = await _raw_body(request)
-    secrets = _secrets(settings.woocommerce_webhook_secret)
+    source = _first(request, "x-wc-webhook-source")
+    domain = urlsplit(source).netloc if source else None
+    default = _secrets(settings.woocommerce_webhook_secret)
+    connection_id, secrets = await _connection(request, session, "woocommerce", domain, default)
     delivery = webhooks.woocommerce_delivery(request.headers, body, secrets)
     if delivery is None:
         return JSONResponse({"status": "pong"})
-    return await _receive(request, delivery)
+    return await _receive(request, replace(delivery, connection_id=connection_id))
 
 
 @router.get(

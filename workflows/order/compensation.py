@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.fulfilment import Fulfilment
     from workflows.order.ledger import PaymentLedger
     from workflows.order.shipping import Shipping
+    from workflows.order.shop import ShopLink
 
 S = OrderStatus
 
@@ -35,8 +36,10 @@ WAITING_HOLD = "waiting"
 class Compensation:
     """Takes back unshipped shipments and gives back their stock and money."""
 
-    def __init__(self, ctx: OrderContext, money: PaymentLedger, shipping: Shipping) -> None:
-        self._ctx, self._money, self._shipping = ctx, money, shipping
+    def __init__(
+        self, ctx: OrderContext, money: PaymentLedger, shipping: Shipping, shop: ShopLink
+    ) -> None:
+        self._ctx, self._money, self._shipping, self._shop = ctx, money, shipping, shop
 
     @property
     def _legacy_holds(self) -> bool:
@@ -163,6 +166,7 @@ class Compensation:
             else:
                 ctx.event(entry)
             await ctx.notify("partially_cancelled", {"reason": reason})
+            self._shop.noted(f"cancel-{progress.cancels_settled}", _cancelled_note(reason, lines))
         await ctx.project()
         progress.cancels_settled += 1
 
@@ -174,6 +178,7 @@ class Compensation:
             lost = [x.model_dump() for x in lines]
             ctx.event(tl.cancelled_part(E.BACKORDER_CANCELLED, reason, [], lost))
             await ctx.notify("partially_cancelled", {"reason": reason}, "backorder")
+            self._shop.noted("backorder", _cancelled_note(reason, lines))
             await ctx.project()
 
     async def reroute(self) -> None:
@@ -203,6 +208,7 @@ class Compensation:
                 ctx.set_status(S.FAILED, tl.with_reason(E.FAILED, "no shipment was delivered"))
         else:
             ctx.set_status(S.CANCELLED, tl.with_reason(E.CANCELLED, reason))
+            self._shop.cancelled(reason)
             await ctx.notify("cancelled", {"reason": reason})
         s.progress.cancels_settled += 1
 
@@ -219,3 +225,8 @@ class Compensation:
     def _holds_anything(self) -> bool:
         s = self._ctx.s
         return bool(s.reservations or s.short_lines or s.progress.routing_passes)
+
+
+def _cancelled_note(reason: str, lines: Iterable[ShipmentLine]) -> str:
+    what = ", ".join(f"{x.quantity} x {x.sku}" for x in lines) or "unshipped parcels"
+    return f"Cancelled {what}: {reason}"

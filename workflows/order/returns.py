@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import policies
     from workflows.order.context import RECOMPOSED, OrderContext, reason_of, refuse
     from workflows.order.ledger import PaymentLedger
+    from workflows.order.shop import ShopLink
     from workflows.returns import ReturnWorkflow
 
 S = OrderStatus
@@ -52,8 +53,10 @@ RETURN_SERVICE = "economy"
 class ReturnsDesk:
     """Authorises returns and settles them against the order's payment."""
 
-    def __init__(self, ctx: OrderContext, money: PaymentLedger, rules: DispositionRules) -> None:
-        self._ctx, self._money, self._rules = ctx, money, rules
+    def __init__(
+        self, ctx: OrderContext, money: PaymentLedger, rules: DispositionRules, shop: ShopLink
+    ) -> None:
+        self._ctx, self._money, self._rules, self._shop = ctx, money, rules, shop
         self.ledger = ctx.s.returns
 
     # ---- the window -------------------------------------------------------------------------
@@ -228,6 +231,8 @@ class ReturnsDesk:
             ctx.event(tl.rma(E.RETURN_EXPIRED, outcome.rma_id))
         else:
             amount = await self._refund_parcel(outcome, authorised)
+            if amount > 0:
+                self._shop.refunded(outcome.rma_id, amount)
         replacements = list(outcome.replacement_shipments)
         for sh in replacements:
             ctx.s.shipments.append(sh)

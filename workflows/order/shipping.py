@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.context import RECOMPOSED, OrderContext, RerouteRequested, StopOrder
     from workflows.order.fulfilment import Fulfilment
     from workflows.order.ledger import PaymentLedger
+    from workflows.order.shop import ShopLink
 
 S = OrderStatus
 BUSINESS_ERRORS = (ActivityError, ChildWorkflowError, ApplicationError)
@@ -28,8 +29,8 @@ BUSINESS_ERRORS = (ActivityError, ChildWorkflowError, ApplicationError)
 class Shipping:
     """Runs the order's fulfilments and remembers the first business failure among them."""
 
-    def __init__(self, ctx: OrderContext, money: PaymentLedger) -> None:
-        self._ctx, self._money = ctx, money
+    def __init__(self, ctx: OrderContext, money: PaymentLedger, shop: ShopLink) -> None:
+        self._ctx, self._money, self._shop = ctx, money, shop
         self.fulfilments: dict[str, Fulfilment] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self.failure: BaseException | None = None
@@ -97,6 +98,7 @@ class Shipping:
             "tracking_number": sh.tracking_number,
         }
         await ctx.notify("shipped", context, sh.shipment_id)
+        self._shop.shipped(sh, last_parcel=ctx.s.all_shipped() and not ctx.s.open_lines())
         await ctx.project()
 
     async def _follow(self, sh: ShipmentState) -> None:

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order.ledger import PaymentLedger
     from workflows.order.returns import ReturnsDesk
     from workflows.order.shipping import Shipping
+    from workflows.order.shop import ShopLink
     from workflows.search_attributes import CHANNEL, ORDER_STATUS
 
 S = OrderStatus
@@ -61,11 +62,13 @@ class OrderWorkflow:
         )
         self.s.progress.projected_ship_to = input.order.ship_to  # what the API stored
         self.ctx = OrderContext(self.s, input.timings)
+        self.unpaid = input.awaiting_payment
+        self.shop = ShopLink(self.ctx, input.connection_id)
         self.money = PaymentLedger(self.ctx)
         self.stock = Allocator(self.ctx)
-        self.returns = ReturnsDesk(self.ctx, self.money, input.return_rules)
-        self.shipping = Shipping(self.ctx, self.money)
-        self.undo = Compensation(self.ctx, self.money, self.shipping)
+        self.returns = ReturnsDesk(self.ctx, self.money, input.return_rules, self.shop)
+        self.shipping = Shipping(self.ctx, self.money, self.shop)
+        self.undo = Compensation(self.ctx, self.money, self.shipping, self.shop)
 
     # ---- the process -------------------------------------------------------------------------
 
@@ -80,6 +83,7 @@ class OrderWorkflow:
             await self.undo.stop()
         except BUSINESS_ERRORS as err:
             await self.undo.fail(err)
+        await self.shop.settled()
         self.s.progress.finished = True
         await self.ctx.project()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -93,6 +97,7 @@ class OrderWorkflow:
         # local activities). Runs recorded before this decide LOCAL_DB_STEPS after it, as then.
         if workflow.patched(RECOMPOSED):
             workflow.patched(LOCAL_DB_STEPS)
+            self.shop.decide()
         workflow.upsert_search_attributes(
             [ORDER_STATUS.value_set(self.s.status.value), CHANNEL.value_set(order.channel)]
         )
@@ -103,7 +108,33 @@ class OrderWorkflow:
         )
         self.ctx.weights.update(validated.weights)
         await self.ctx.checkpoint()
+        if not self.unpaid:
+            await self.money.authorize()
+
+    async def _wait_for_payment(self) -> None:
+        """Taken in unpaid: its stock is held, nothing ships until the shop is paid (or the
+        deadline cancels the order); then the channel's payment is recorded."""
+        if not self.unpaid:
+            return
+        self.unpaid = False
+        progress = self.s.progress
+        if not progress.paid_at_shop:
+            before = self.s.status
+            self.ctx.set_status(S.AWAITING_PAYMENT, tl.status(E.AWAITING_PAYMENT))
+            await self.ctx.project()
+            try:
+                await workflow.wait_condition(
+                    lambda: progress.paid_at_shop or self.ctx.stopping(),
+                    timeout=self.ctx.timings.scaled(self.ctx.timings.unpaid_deadline_s),
+                )
+            except TimeoutError:
+                self.s.cancel_reason = "the shop was not paid in time"
+                progress.cancel_requested = True
+            if self.ctx.stopping():
+                raise StopOrder()
+            self.ctx.set_status(before, tl.status(E.PAYMENT_RECEIVED_AT_SHOP))
         await self.money.authorize()
+        await self.ctx.project()
 
     async def _fulfil(self) -> None:
         """Allocate what is open and ship it, until every line has shipped or been cancelled."""
@@ -112,6 +143,7 @@ class OrderWorkflow:
             try:
                 if self.s.open_lines():
                     planned = await self.stock.allocate()
+                    await self._wait_for_payment()
                     if not self.s.progress.confirmed:
                         self.s.progress.confirmed = True
                         await self.ctx.notify("order_confirmed", {})
@@ -320,6 +352,11 @@ class OrderWorkflow:
         fulfilment = self.shipping.fulfilments.get(update.shipment_id)
         if fulfilment is not None:
             fulfilment.tracking_update(update)
+
+    @workflow.signal
+    def payment_received(self) -> None:
+        """The shop was paid for an order taken in unpaid (repeats are harmless)."""
+        self.s.progress.paid_at_shop = True
 
     @workflow.signal
     def stock_available(self) -> None:

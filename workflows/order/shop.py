@@ -1,0 +1,105 @@
+"""What the order tells the connected shop that sold it: each parcel's fulfilment with carrier
+and tracking, the cancellation, a note when a return is refunded.
+
+Only orders that came through a connection (`OrderInput.connection_id`), in runs started after
+`SHOP_LOOP`. Each push runs beside the order (a task), so a shop that is down delays nothing;
+a push that still fails after its retries is on the timeline for ops, and the run waits for
+its pushes before it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities import contracts as act
+    from activities import io
+    from domain import timeline as tl
+    from domain.order_state import ShipmentState
+    from workflows import policies
+    from workflows.order.context import OrderContext, reason_of
+
+# Runs started after this tell their connected shop what happened to the order.
+SHOP_LOOP = "shop-loop-20261202"
+
+
+class ShopLink:
+    """The order's line to its shop."""
+
+    def __init__(self, ctx: OrderContext, connection_id: str | None) -> None:
+        self._ctx, self._connection_id = ctx, connection_id
+        self._enabled = False
+        self._pushes: list[asyncio.Task[None]] = []
+
+    def decide(self) -> None:
+        """Decide the patch (called before the run's first local activity, like every patch)."""
+        self._enabled = workflow.patched(SHOP_LOOP) and self._connection_id is not None
+
+    def _ref(self) -> dict[str, str]:
+        ctx = self._ctx
+        assert self._connection_id is not None
+        return {
+            "connection_id": self._connection_id,
+            "order_id": ctx.order_id,
+            "external_id": ctx.s.order.external_id,
+        }
+
+    def shipped(self, sh: ShipmentState, last_parcel: bool) -> None:
+        """A parcel left: the shop records a fulfilment with its tracking."""
+        if not self._enabled or not sh.carrier or not sh.tracking_number:
+            return
+        inp = io.ShopFulfilmentInput(
+            **self._ref(),
+            idempotency_key=self._ctx.key("shop-fulfil", sh.shipment_id),
+            shipment_id=sh.shipment_id,
+            carrier=sh.carrier,
+            tracking_number=sh.tracking_number,
+            tracking_url="",
+            lines=[(x.line_id, x.quantity) for x in sh.lines],
+            last_parcel=last_parcel,
+        )
+        self._push(act.confirm_shipment_at_shop, inp, "fulfilment", shipment_id=sh.shipment_id)
+
+    def cancelled(self, reason: str) -> None:
+        """We cancelled the order (nothing of it shipped): so does the shop."""
+        if self._enabled:
+            inp = io.ShopMessageInput(
+                **self._ref(), idempotency_key=self._ctx.key("shop-cancel"), text=reason
+            )
+            self._push(act.cancel_at_shop, inp, "cancellation")
+
+    def noted(self, key: str, text: str) -> None:
+        """A note on the shop's order (lines cancelled, a refund issued)."""
+        if self._enabled:
+            inp = io.ShopMessageInput(
+                **self._ref(), idempotency_key=self._ctx.key("shop-note", key), text=text
+            )
+            self._push(act.note_at_shop, inp, "note")
+
+    def refunded(self, rma_id: str, amount: Decimal) -> None:
+        """A return was refunded."""
+        currency = self._ctx.s.order.currency
+        self.noted(rma_id, f"Refunded {amount} {currency} for return {rma_id}")
+
+    def _push(self, ref: act.ActivityRef[Any, Any], inp: Any, what: str, **detail: Any) -> None:
+        async def push() -> None:
+            try:
+                await ref.run(inp, policies.SHOP)
+            except ActivityError as err:
+                self._ctx.event(tl.shop_update_failed(what, reason_of(err)))
+            else:
+                self._ctx.event(tl.shop_updated(what, **detail))
+            await self._ctx.project()
+
+        self._pushes.append(asyncio.create_task(push()))
+
+    async def settled(self) -> None:
+        """Wait for every push started so far."""
+        while self._pushes:
+            pending, self._pushes = self._pushes, []
+            await asyncio.gather(*pending)
