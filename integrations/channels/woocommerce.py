@@ -67,7 +67,7 @@ IGNORED = {
     # The payment was declined; the customer may pay again, which arrives as `processing`.
     # No stock is held for an order nobody has paid for.
     "failed": "payment failed; waiting for the customer to pay again",
-    # A block checkout in progress (WooCommerce does not send drafts; a pull may see them).
+    # A block checkout in progress: nothing was bought yet (a pull may list such orders).
     "checkout-draft": "checkout is still a draft",
 }
 
