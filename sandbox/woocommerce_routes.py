@@ -29,7 +29,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def create_app(shop: WooShop) -> ASGIApp:
     """The ASGI app of one sandbox site."""
 
-    def api(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
+    def api(handler: Callable[[Request], Awaitable[Any]], *, creates: bool = False) -> Handler:
         """WooCommerce's gate around a route: rate limit, authentication, errors as JSON."""
 
         async def endpoint(request: Request) -> Response:
@@ -46,10 +46,7 @@ def create_app(shop: WooShop) -> ASGIApp:
                 return JSONResponse(err.body(), status_code=err.status)
             if isinstance(result, Response):
                 return result
-            status = (
-                201 if request.method == "POST" and not request.url.path.endswith("/batch") else 200
-            )
-            return JSONResponse(result, status_code=status)
+            return JSONResponse(result, status_code=201 if creates else 200)
 
         return endpoint
 
@@ -320,9 +317,9 @@ def create_app(shop: WooShop) -> ASGIApp:
         Route(f"{API}/orders/{{id:int}}", api(put_order), methods=["PUT", "PATCH", "POST"]),
         Route(f"{API}/orders/{{id:int}}", api(delete_order), methods=["DELETE"]),
         Route(f"{API}/orders/{{id:int}}/notes", api(list_notes), methods=["GET"]),
-        Route(f"{API}/orders/{{id:int}}/notes", api(add_note), methods=["POST"]),
+        Route(f"{API}/orders/{{id:int}}/notes", api(add_note, creates=True), methods=["POST"]),
         Route(f"{API}/webhooks", api(list_webhooks), methods=["GET"]),
-        Route(f"{API}/webhooks", api(create_webhook), methods=["POST"]),
+        Route(f"{API}/webhooks", api(create_webhook, creates=True), methods=["POST"]),
         Route(f"{API}/webhooks/{{id:int}}", api(get_webhook), methods=["GET"]),
         Route(f"{API}/webhooks/{{id:int}}", api(put_webhook), methods=["PUT", "PATCH", "POST"]),
         Route(f"{API}/webhooks/{{id:int}}", api(delete_webhook), methods=["DELETE"]),

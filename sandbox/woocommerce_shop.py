@@ -55,7 +55,7 @@ class WooShop:
         self.deliveries = Deliverer(self.site_url, delivery_transport)
         self.requests_per_second = requests_per_second
         self._window, self._window_count = 0, 0
-        self._throttle_left, self._throttle_retry_after = 0, 1.0
+        self.throttle_left, self._throttle_retry_after = 0, 1.0
 
     # ---- seeding ------------------------------------------------------------------------------
 
@@ -87,37 +87,44 @@ class WooShop:
     def seed(self, products: Sequence[str | Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Add products: a string is a simple product with that SKU; a mapping may name
         `sku`, `name`, `price`, `stock`, and `variable_of` (a variable product's name, made on
-        first use) with `options` to make it a variation. Returns the listings made."""
-        parents: dict[str, dict[str, Any]] = {
-            p["name"]: p for p in self.store.state.products.values() if p["type"] == "variable"
-        }
+        first use) with `options` to make it a variation. Returns the listings, in order.
+
+        Safe to repeat (a restarted demo on its state file): an item that exists already (same
+        SKU, or for a SKU-less variation the same options) is returned, not made again."""
+        state = self.store.state
+        parents = {p["name"]: p for p in state.products.values() if p["type"] == "variable"}
         made: list[dict[str, Any]] = []
         for entry in products:
             spec: Mapping[str, Any] = {"sku": entry} if isinstance(entry, str) else entry
             sku, price = str(spec.get("sku") or ""), str(spec.get("price") or "10.00")
-            stock = spec.get("stock")
-            parent_name = spec.get("variable_of")
+            stock, parent_name = spec.get("stock"), spec.get("variable_of")
             if parent_name:
                 parent = parents.get(str(parent_name))
                 if parent is None:
                     parent = self.store.add_product(str(parent_name), kind="variable")
                     parents[str(parent_name)] = parent
-                options = dict(spec.get("options") or {"Option": sku or "Default"})
-                doc = self.store.add_variation(
+                options = {str(k): str(v) for k, v in (spec.get("options") or {}).items()}
+                options = options or {"Option": sku or "Default"}
+                attributes = [{"id": 0, "name": k, "option": v} for k, v in options.items()]
+                doc = next(
+                    (
+                        state.variations[v]
+                        for v in parent["variations"]
+                        if (sku and state.variations[v]["sku"] == sku)
+                        or (not sku and state.variations[v]["attributes"] == attributes)
+                    ),
+                    None,
+                ) or self.store.add_variation(
                     parent["id"], options, sku=sku, price=price, stock=stock
                 )
-                made.append(
-                    {
-                        "listing_id": doc["id"],
-                        "parent_id": parent["id"],
-                        "sku": sku,
-                        "title": doc["name"],
-                    }
-                )
+                made.append(_made(doc, parent["id"]))
             else:
+                existing = next(
+                    (p for p in state.products.values() if sku and p["sku"] == sku), None
+                )
                 name = str(spec.get("name") or sku or "Product")
-                doc = self.store.add_product(name, sku=sku, price=price, stock=stock)
-                made.append({"listing_id": doc["id"], "parent_id": None, "sku": sku, "title": name})
+                doc = existing or self.store.add_product(name, sku=sku, price=price, stock=stock)
+                made.append(_made(doc, None))
         self.store.save()
         return made
 
@@ -131,7 +138,7 @@ class WooShop:
         billing: Mapping[str, Any] | None = None,
         shipping: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """A customer checks out; `order.created` is delivered."""
+        """A customer checks out; `order.created` is delivered (call it in the event loop)."""
         order = self.store.create_order(lines, status=status, billing=billing, shipping=shipping)
         self._deliver("order.created", order)
         self.store.save()
@@ -191,12 +198,12 @@ class WooShop:
 
     def throttle(self, requests: int, retry_after_s: float = 1.0) -> None:
         """Answer the next `requests` API calls with 429 (tests, and the demo's bad day)."""
-        self._throttle_left, self._throttle_retry_after = requests, retry_after_s
+        self.throttle_left, self._throttle_retry_after = requests, retry_after_s
 
     def admit(self) -> float | None:
         """None to serve the request, else the `Retry-After` seconds of a 429."""
-        if self._throttle_left > 0:
-            self._throttle_left -= 1
+        if self.throttle_left > 0:
+            self.throttle_left -= 1
             return self._throttle_retry_after
         if self.requests_per_second is None:
             return None
@@ -280,6 +287,15 @@ class WooShop:
             ],
             "deliveries": [vars(r).copy() for r in self.deliveries.records],
         }
+
+
+def _made(doc: Mapping[str, Any], parent_id: int | None) -> dict[str, Any]:
+    return {
+        "listing_id": doc["id"],
+        "parent_id": parent_id,
+        "sku": doc["sku"],
+        "title": doc["name"],
+    }
 
 
 from sandbox.woocommerce_routes import create_app, serve  # noqa: E402  (needs WooShop)

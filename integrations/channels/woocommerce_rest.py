@@ -17,12 +17,13 @@ import asyncio
 import email.utils
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
 
 from integrations.channels.shop import (
+    ShopClient,
     ShopFulfilment,
     ShopListing,
     ShopLocation,
@@ -365,3 +366,8 @@ def _shipped_text(fulfilment: ShopFulfilment, order: dict[str, Any], marker: str
         items = ", ".join(f"{qty} x {names.get(ref) or ref}" for ref, qty in fulfilment.lines)
         text += f" ({items})"
     return text
+
+
+if TYPE_CHECKING:
+    # The protocol is structural: let mypy hold the client to it.
+    _conforms: ShopClient = WooCommerceClient("", "", "")

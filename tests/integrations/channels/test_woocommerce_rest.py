@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +16,7 @@ import pytest
 
 from domain.errors import Unauthenticated
 from integrations.channels import woocommerce
-from integrations.channels.base import UNMAPPED_SKU, CreateOrder
+from integrations.channels.base import UNMAPPED_SKU, CancelOrder, CreateOrder
 from integrations.channels.shop import (
     ShopFulfilment,
     ShopLocation,
@@ -22,9 +25,10 @@ from integrations.channels.shop import (
     ShopUnavailable,
 )
 from integrations.channels.woocommerce_rest import WooCommerceClient
-from sandbox.woocommerce_shop import WooShop, create_app
+from sandbox.woocommerce_shop import WooShop, create_app, serve
 from services.webhooks import woocommerce_delivery
 from tests.helpers import eventually
+from tests.integrations.channels.conftest import PAYLOADS
 from tests.integrations.channels.woo_sandbox import Sink, bound_socket, serving, url_of
 
 SECRET = "wh_secret_for_tests"
@@ -242,7 +246,7 @@ async def test_throttled_requests_are_retried_then_reported_with_retry_after(sit
         await patient.listings()
     await patient.aclose()
     assert err.value.code == "rate_limit_exceeded" and err.value.retry_after_s == 1.0
-    assert site.shop.snapshot() and site.shop._throttle_left == 48  # two tries, then it gave up
+    assert site.shop.throttle_left == 48  # two tries, then it gave up
 
 
 async def test_request_rate_limit_answers_429_with_retry_after(site: Site) -> None:
@@ -324,8 +328,136 @@ async def test_server_errors_and_an_unreachable_shop_are_unavailable() -> None:
 async def test_state_persists_to_a_json_file(tmp_path: Any) -> None:
     path = tmp_path / "woo.json"
     shop = WooShop(state_path=path)
-    shop.seed(WooShop.demo_products(OUR_SKUS))
+    listings = shop.seed(WooShop.demo_products(OUR_SKUS))
     order = shop.place_order([{"sku": "TSHIRT-M"}], status="on-hold")
     again = WooShop(state_path=path)
     assert again.store.order(order["id"])["status"] == "on-hold"
     assert again.snapshot()["products"] == shop.snapshot()["products"]
+    # A restarted demo seeds again: the same items come back, nothing is doubled.
+    assert again.seed(WooShop.demo_products(OUR_SKUS)) == listings
+    assert len(again.snapshot()["products"]) == len(shop.snapshot()["products"])
+
+
+def documented(name: str) -> Any:
+    return json.loads((PAYLOADS / "woocommerce" / name).read_text())
+
+
+async def test_the_documented_responses_read_as_listings_and_subscriptions() -> None:
+    """The docs' own `GET /products`, `GET /products/<id>/variations` and `GET /webhooks`."""
+    seen: list[httpx.Request] = []
+    products = documented("products_list.json")  # variable 799 (no variations listed), simple 794
+    # The docs list variations 733 and 732 for product 22; here they answer for the docs'
+    # variable product 799, which is the only variable product of the documented list.
+    variations = documented("product_variations_list.json")
+
+    def recorded(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        path = request.url.path.removeprefix("/wp-json/wc/v3")
+        if request.method == "POST" and path == "/webhooks":
+            return httpx.Response(201, json=documented("webhook_create.json"))
+        body = {
+            "/products": products,
+            "/products/799/variations": variations,
+            "/webhooks": documented("webhooks_list.json"),
+        }[path]
+        return httpx.Response(200, json=body, headers={"X-WP-TotalPages": "1"})
+
+    client = WooCommerceClient(
+        "https://example.com",
+        "ck",
+        "cs",
+        webhook_secret=SECRET,
+        transport=httpx.MockTransport(recorded),
+    )
+    found = await client.listings()
+    assert [(x.listing_id, x.sku, x.parent_id) for x in found] == [
+        ("733", None, "799"),
+        ("732", None, "799"),
+        ("794", None, None),
+    ]
+    assert found[0].title == "Ship Your Idea - Green"  # the variation has no name of its own
+    assert seen[0].url.params["per_page"] == "100" and seen[0].url.params["page"] == "1"
+    assert seen[0].headers["authorization"] == "Basic " + base64.b64encode(b"ck:cs").decode()
+
+    seen.clear()
+    await client.subscribe_webhooks("https://oms.example/v1/channels/woocommerce/webhooks")
+    await client.aclose()
+    posted = [json.loads(r.content) for r in seen if r.method == "POST"]
+    # The documented `customer.created` webhook is someone else's: all three of ours are made.
+    assert [p["topic"] for p in posted] == ["order.created", "order.updated", "order.deleted"]
+    assert posted[0] == {
+        "name": "OMS order.created",
+        "topic": "order.created",
+        "delivery_url": "https://oms.example/v1/channels/woocommerce/webhooks",
+        "secret": SECRET,
+        "status": "active",
+    }
+
+
+async def test_a_webhook_disabled_by_failed_deliveries_is_reactivated(
+    site: Site, sink: tuple[Sink, str]
+) -> None:
+    receiver, callback = sink
+    receiver.status = 500
+    await site.client.subscribe_webhooks(callback)
+    for _ in range(7):
+        site.shop.place_order([{"sku": "MUG-12OZ"}])
+    await site.shop.drain()
+    created = next(h for h in site.shop.snapshot()["webhooks"] if h["topic"] == "order.created")
+    assert created["status"] == "disabled"  # more than five failures, as WooCommerce does
+    await site.client.subscribe_webhooks(callback)
+    hooks = site.shop.snapshot()["webhooks"]
+    assert len(hooks) == 3 and {h["status"] for h in hooks} == {"active"}
+
+    without = site.connect(webhook_secret="")
+    with pytest.raises(ShopRequestError) as err:
+        await without.subscribe_webhooks(callback)
+    await without.aclose()
+    assert err.value.code == "oms_webhook_secret_missing"
+
+
+async def test_a_trashed_order_is_delivered_as_deleted_and_cancels(
+    site: Site, sink: tuple[Sink, str]
+) -> None:
+    receiver, callback = sink
+    await site.client.subscribe_webhooks(callback)
+    order = site.shop.place_order([{"sku": "TSHIRT-M"}])
+    async with httpx.AsyncClient(base_url=site.url, auth=site_auth(site)) as http:
+        trashed = await http.delete(f"/wp-json/wc/v3/orders/{order['id']}")
+        assert trashed.status_code == 200
+        again = await http.delete(f"/wp-json/wc/v3/orders/{order['id']}")
+        assert (
+            again.status_code == 410 and again.json()["code"] == "woocommerce_rest_already_trashed"
+        )
+    await eventually(lambda: len(receiver.received) >= 2, timeout=10)
+    deleted = next(
+        r for r in receiver.received if r.headers["x-wc-webhook-topic"] == "order.deleted"
+    )
+    delivery = woocommerce_delivery(deleted.headers, deleted.body, [SECRET])
+    assert delivery is not None and json.loads(delivery.body) == {"id": order["id"]}
+    assert woocommerce.interpret(delivery.topic, delivery.body) == CancelOrder(
+        str(order["id"]), "deleted on WooCommerce"
+    )
+
+
+async def test_serve_runs_the_site_with_uvicorn() -> None:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    shop = WooShop(site_url=f"http://127.0.0.1:{port}", site_name="Served")
+    task = asyncio.create_task(serve(shop, "127.0.0.1", port))
+    client = WooCommerceClient(shop.site_url, shop.consumer_key, shop.consumer_secret)
+
+    async def name() -> str | None:
+        try:
+            return (await client.locations())[0].name
+        except ShopUnavailable:
+            return None
+
+    try:
+        assert await eventually(name, until=lambda n: n == "Served", timeout=10) == "Served"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()
