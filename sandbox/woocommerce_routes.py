@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from sandbox.woocommerce_controls import control_routes, json_body
 from sandbox.woocommerce_state import ORDER_STATUSES, WooError, public_webhook
 
 if TYPE_CHECKING:
@@ -50,16 +50,6 @@ def create_app(shop: WooShop) -> ASGIApp:
 
         return endpoint
 
-    def control(handler: Callable[[Request], Awaitable[Any]]) -> Handler:
-        async def endpoint(request: Request) -> Response:
-            try:
-                result = await handler(request)
-            except WooError as err:
-                return JSONResponse(err.body(), status_code=err.status)
-            return JSONResponse(result, status_code=201 if request.method == "POST" else 200)
-
-        return endpoint
-
     store = shop.store
 
     # ---- products and variations --------------------------------------------------------------
@@ -80,7 +70,7 @@ def create_app(shop: WooShop) -> ASGIApp:
         doc = store.state.products.get(_id(request))
         if doc is None:  # core answers an update of an unknown id with 400
             raise WooError(400, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-        result = store.update_stock(doc, await _body(request))
+        result = store.update_stock(doc, await json_body(request))
         store.save()
         return result
 
@@ -98,7 +88,7 @@ def create_app(shop: WooShop) -> ASGIApp:
 
     async def put_variation(request: Request) -> Any:
         doc = store.variation(_id(request), _id(request, "vid"))
-        result = store.update_stock(doc, await _body(request))
+        result = store.update_stock(doc, await json_body(request))
         store.save()
         return result
 
@@ -114,7 +104,7 @@ def create_app(shop: WooShop) -> ASGIApp:
     async def batch(
         request: Request, find: Callable[[int], dict[str, Any] | None], kind: str
     ) -> dict[str, Any]:
-        body = await _body(request)
+        body = await json_body(request)
         groups = {k: body.get(k) or [] for k in ("create", "update", "delete")}
         if sum(len(v) for v in groups.values() if isinstance(v, list)) > BATCH_LIMIT:
             raise WooError(
@@ -171,17 +161,17 @@ def create_app(shop: WooShop) -> ASGIApp:
         return paged(request, items)
 
     async def get_order(request: Request) -> Any:
-        return store.order(_id(request))
+        return shop.orders.order(_id(request))
 
     async def put_order(request: Request) -> Any:
-        return shop.update_order(_id(request), await _body(request))
+        return shop.update_order(_id(request), await json_body(request))
 
     async def delete_order(request: Request) -> Any:
         force = request.query_params.get("force", "false").lower() in ("1", "true")
         return shop.trash_order(_id(request), force=force)
 
     async def list_notes(request: Request) -> Any:
-        order_id = store.order(_id(request))["id"]
+        order_id = shop.orders.order(_id(request))["id"]
         kind = request.query_params.get("type", "any")
         notes = store.state.notes.get(order_id, [])
         if kind in ("customer", "internal"):
@@ -189,12 +179,12 @@ def create_app(shop: WooShop) -> ASGIApp:
         return notes
 
     async def add_note(request: Request) -> Any:
-        body = await _body(request)
+        body = await json_body(request)
         order_id = _id(request)
         if order_id not in store.state.orders:
             raise WooError(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         author = "admin" if body.get("added_by_user") else "system"
-        note = store.add_note(
+        note = shop.orders.add_note(
             order_id,
             str(body.get("note") or ""),
             customer_note=bool(body.get("customer_note")),
@@ -211,7 +201,7 @@ def create_app(shop: WooShop) -> ASGIApp:
         return paged(request, [public_webhook(h) for h in hooks])
 
     async def create_webhook(request: Request) -> Any:
-        hook = store.create_webhook(await _body(request))
+        hook = store.create_webhook(await json_body(request))
         store.save()
         return public_webhook(hook)
 
@@ -219,7 +209,7 @@ def create_app(shop: WooShop) -> ASGIApp:
         return public_webhook(store.webhook(_id(request)))
 
     async def put_webhook(request: Request) -> Any:
-        hook, body = store.webhook(_id(request)), await _body(request)
+        hook, body = store.webhook(_id(request)), await json_body(request)
         if "status" in body:
             if body["status"] not in ("active", "paused", "disabled"):
                 raise WooError(400, "rest_invalid_param", "Invalid parameter(s): status")
@@ -254,44 +244,6 @@ def create_app(shop: WooShop) -> ASGIApp:
             }
         )
 
-    # ---- controls -----------------------------------------------------------------------------
-
-    async def control_seed(request: Request) -> Any:
-        body = await _body(request)
-        return {"listings": shop.seed(body.get("products") or [])}
-
-    async def control_place(request: Request) -> Any:
-        body = await _body(request)
-        return shop.place_order(
-            body.get("lines") or [],
-            status=str(body.get("status") or "processing"),
-            billing=body.get("billing"),
-            shipping=body.get("shipping"),
-        )
-
-    async def control_pay(request: Request) -> Any:
-        order = store.order(_id(request))
-        if order["status"] not in ("pending", "on-hold", "failed"):
-            raise WooError(400, "sandbox_not_payable", f"order is {order['status']}")
-        return shop.change_status(order["id"], "processing")
-
-    async def control_cancel(request: Request) -> Any:
-        return shop.change_status(_id(request), "cancelled")
-
-    async def control_status(request: Request) -> Any:
-        return shop.change_status(_id(request), str((await _body(request)).get("status") or ""))
-
-    async def control_state(request: Request) -> Any:
-        return shop.snapshot()
-
-    async def control_throttle(request: Request) -> Any:
-        body = await _body(request)
-        shop.throttle(int(body.get("requests") or 0), float(body.get("retry_after_s") or 1.0))
-        if "requests_per_second" in body:
-            rate = body["requests_per_second"]
-            shop.requests_per_second = int(rate) if rate is not None else None
-        return {"ok": True}
-
     routes = [
         Route("/wp-json/", index, methods=["GET"]),
         Route(f"{API}/products", api(list_products), methods=["GET"]),
@@ -323,13 +275,7 @@ def create_app(shop: WooShop) -> ASGIApp:
         Route(f"{API}/webhooks/{{id:int}}", api(get_webhook), methods=["GET"]),
         Route(f"{API}/webhooks/{{id:int}}", api(put_webhook), methods=["PUT", "PATCH", "POST"]),
         Route(f"{API}/webhooks/{{id:int}}", api(delete_webhook), methods=["DELETE"]),
-        Route("/_sandbox/seed", control(control_seed), methods=["POST"]),
-        Route("/_sandbox/orders", control(control_place), methods=["POST"]),
-        Route("/_sandbox/orders/{id:int}/pay", control(control_pay), methods=["POST"]),
-        Route("/_sandbox/orders/{id:int}/cancel", control(control_cancel), methods=["POST"]),
-        Route("/_sandbox/orders/{id:int}/status", control(control_status), methods=["POST"]),
-        Route("/_sandbox/state", control(control_state), methods=["GET"]),
-        Route("/_sandbox/throttle", control(control_throttle), methods=["POST"]),
+        *control_routes(shop),
     ]
 
     async def no_route(request: Request, exc: Exception) -> Response:
@@ -388,19 +334,6 @@ def _rels(page: int, pages: int) -> Iterable[tuple[str, int]]:
 
 def _id(request: Request, name: str = "id") -> int:
     return int(request.path_params[name])
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.") from None
-    if not isinstance(body, dict):
-        raise WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
-    return body
 
 
 def _wc_time(value: str, param: str) -> datetime:

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from sandbox.woocommerce_delivery import Deliverer
+from sandbox.woocommerce_orders import OrderBook
 from sandbox.woocommerce_state import WooError, WooStore, public_webhook
 
 DEFAULT_KEY = "ck_sandbox_0000000000000000000000000000000000000"
@@ -52,6 +53,7 @@ class WooShop:
         self.site_url, self.site_name = site_url.rstrip("/"), site_name
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.store = WooStore(self.site_url, state_path=state_path, clock=clock)
+        self.orders = OrderBook(self.store)
         self.deliveries = Deliverer(self.site_url, delivery_transport)
         self.requests_per_second = requests_per_second
         self._window, self._window_count = 0, 0
@@ -139,15 +141,15 @@ class WooShop:
         shipping: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A customer checks out; `order.created` is delivered (call it in the event loop)."""
-        order = self.store.create_order(lines, status=status, billing=billing, shipping=shipping)
+        order = self.orders.create_order(lines, status=status, billing=billing, shipping=shipping)
         self._deliver("order.created", order)
         self.store.save()
         return order
 
     def change_status(self, order_id: int, status: str) -> dict[str, Any]:
         """The shop moves an order (paid, cancelled, ...); `order.updated` is delivered."""
-        order = self.store.order(order_id)
-        if self.store.set_status(order, status):
+        order = self.orders.order(order_id)
+        if self.orders.set_status(order, status):
             self._deliver("order.updated", order)
         self.store.save()
         return order
@@ -165,7 +167,7 @@ class WooShop:
         if "customer_note" in body:
             order["customer_note"], changed = str(body["customer_note"]), True
         if "status" in body:
-            changed = self.store.set_status(order, str(body["status"])) or changed
+            changed = self.orders.set_status(order, str(body["status"])) or changed
         if changed:
             self._deliver("order.updated", order)
         self.store.save()
@@ -173,7 +175,7 @@ class WooShop:
 
     def trash_order(self, order_id: int, *, force: bool = False) -> dict[str, Any]:
         """`DELETE /orders/{id}`: to the trash (or gone with `force`); `order.deleted`."""
-        order = self.store.order(order_id)
+        order = self.orders.order(order_id)
         if force:
             del self.store.state.orders[order_id]
         elif order["status"] == "trash":
@@ -181,7 +183,7 @@ class WooShop:
                 410, "woocommerce_rest_already_trashed", "The order has already been deleted."
             )
         else:
-            self.store.set_status(order, "trash")
+            self.orders.set_status(order, "trash")
         self._deliver("order.deleted", {"id": order_id})
         self.store.save()
         return order

@@ -331,7 +331,7 @@ async def test_state_persists_to_a_json_file(tmp_path: Any) -> None:
     listings = shop.seed(WooShop.demo_products(OUR_SKUS))
     order = shop.place_order([{"sku": "TSHIRT-M"}], status="on-hold")
     again = WooShop(state_path=path)
-    assert again.store.order(order["id"])["status"] == "on-hold"
+    assert again.orders.order(order["id"])["status"] == "on-hold"
     assert again.snapshot()["products"] == shop.snapshot()["products"]
     # A restarted demo seeds again: the same items come back, nothing is doubled.
     assert again.seed(WooShop.demo_products(OUR_SKUS)) == listings
