@@ -43,6 +43,8 @@ SUBSCRIBED_TOPICS = ("order.created", "order.updated", "order.deleted")
 UNSTOCKED_TYPES = frozenset({"grouped", "external"})
 # Cap on the time spent waiting between retries of one request; beyond it the activity retries.
 RETRY_BUDGET_S = 3.0
+# An order in one of these is not completed by our last parcel (the shop closed it otherwise).
+FINAL_STATUSES = frozenset({"completed", "cancelled", "refunded", "trash"})
 FIRST_BACKOFF_S = 0.25
 
 
@@ -173,7 +175,7 @@ class WooCommerceClient:
                 "POST", f"/orders/{order_id}/notes", body={"note": text, "customer_note": True}
             )
             note_id = str(note.get("id"))
-        if fulfilment.last_parcel and order.get("status") not in ("completed", "cancelled"):
+        if fulfilment.last_parcel and order.get("status") not in FINAL_STATUSES:
             await self._json("PUT", f"/orders/{order_id}", body={"status": "completed"})
         return note_id
 

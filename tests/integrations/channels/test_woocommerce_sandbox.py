@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.woocommerce_shop import WooShop, create_app
-from tests.integrations.channels.woo_sandbox import bound_socket, serving, url_of
+from integrations.channels.shop import ShopUnavailable
+from integrations.channels.woocommerce_rest import WooCommerceClient
+from sandbox.woocommerce_shop import WooShop, create_app, serve
+from tests.helpers import eventually
+from tests.integrations.channels.woo_sandbox import OUR_SKUS, bound_socket, serving, url_of
 
 
 @pytest.fixture
@@ -91,3 +97,39 @@ async def test_seed_place_pay_cancel_and_read_state(
     limited = await client.get("/wp-json/wc/v3/orders", auth=auth)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
     assert (await client.get("/wp-json/wc/v3/orders", auth=auth)).status_code == 200
+
+
+async def test_state_persists_to_a_json_file(tmp_path: Any) -> None:
+    path = tmp_path / "woo.json"
+    shop = WooShop(state_path=path)
+    listings = shop.seed(WooShop.demo_products(OUR_SKUS))
+    order = shop.place_order([{"sku": "TSHIRT-M"}], status="on-hold")
+    again = WooShop(state_path=path)
+    assert again.orders.order(order["id"])["status"] == "on-hold"
+    assert again.snapshot()["products"] == shop.snapshot()["products"]
+    # A restarted demo seeds again: the same items come back, nothing is doubled.
+    assert again.seed(WooShop.demo_products(OUR_SKUS)) == listings
+    assert len(again.snapshot()["products"]) == len(shop.snapshot()["products"])
+
+
+async def test_serve_runs_the_site_with_uvicorn() -> None:
+    sock = bound_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    shop = WooShop(site_url=f"http://127.0.0.1:{port}", site_name="Served")
+    task = asyncio.create_task(serve(shop, "127.0.0.1", port))
+    client = WooCommerceClient(shop.site_url, shop.consumer_key, shop.consumer_secret)
+
+    async def name() -> str | None:
+        try:
+            return (await client.locations())[0].name
+        except ShopUnavailable:
+            return None
+
+    try:
+        assert await eventually(name, until=lambda n: n == "Served", timeout=10) == "Served"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await client.aclose()

@@ -7,7 +7,10 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
+import httpx
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -15,7 +18,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from integrations.channels.woocommerce_rest import WooCommerceClient
+from sandbox.woocommerce_shop import WooShop, create_app
 from tests.helpers import eventually
+
+SECRET = "wh_secret_for_tests"
+OUR_SKUS = ["TSHIRT-S", "TSHIRT-M", "TSHIRT-L", "MUG-12OZ", "BEANIE"]
 
 
 def bound_socket() -> socket.socket:
@@ -71,3 +79,54 @@ class Sink:
             return JSONResponse({"ok": True}, status_code=self.status)
 
         return Starlette(routes=[Route("/hooks/woocommerce", hook, methods=["POST"])])
+
+
+@dataclass
+class Site:
+    shop: WooShop
+    url: str
+    client: WooCommerceClient
+    listings: list[dict[str, Any]]
+
+    def connect(self, **options: Any) -> WooCommerceClient:
+        options.setdefault("webhook_secret", SECRET)
+        key = options.pop("consumer_key", self.shop.consumer_key)
+        secret = options.pop("consumer_secret", self.shop.consumer_secret)
+        return WooCommerceClient(self.url, key, secret, **options)
+
+    def listing(self, sku: str) -> dict[str, Any]:
+        return next(x for x in self.listings if x["sku"] == sku)
+
+    def stock_of(self, listing_id: int) -> int | None:
+        return next(
+            p["stock_quantity"] for p in self.shop.snapshot()["products"] if p["id"] == listing_id
+        )
+
+    def order_state(self, order_id: int) -> dict[str, Any]:
+        return next(o for o in self.shop.snapshot()["orders"] if o["id"] == order_id)
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[Site]:
+    sock = bound_socket()
+    shop = WooShop(site_url=url_of(sock), requests_per_second=None)
+    listings = shop.seed(WooShop.demo_products(OUR_SKUS, stock=25))
+    async with serving(create_app(shop), sock):
+        client = WooCommerceClient(
+            url_of(sock), shop.consumer_key, shop.consumer_secret, webhook_secret=SECRET
+        )
+        yield Site(shop, url_of(sock), client, listings)
+        await client.aclose()
+        await shop.drain()
+
+
+@pytest.fixture
+async def sink() -> AsyncIterator[tuple[Sink, str]]:
+    sock = bound_socket()
+    receiver = Sink()
+    async with serving(receiver.app(), sock):
+        yield receiver, f"{url_of(sock)}/hooks/woocommerce"
+
+
+def site_auth(site: Site) -> httpx.BasicAuth:
+    return httpx.BasicAuth(site.shop.consumer_key, site.shop.consumer_secret)
