@@ -10,6 +10,11 @@ webhooks) with WooCommerce's authentication (HTTP Basic with the API key pair, o
 request-rate limit (429 with `Retry-After`, as hosts impose), and delivers signed webhooks
 when an order is placed or changes status. `/_sandbox/...` routes (not WooCommerce's) place
 orders, pay or cancel them and show the state.
+
+Modules: `woocommerce_state` (documents, catalogue, webhooks, the JSON state file),
+`woocommerce_orders` (checkout, statuses and their stock effects, notes),
+`woocommerce_delivery` (signed webhook deliveries), `woocommerce_routes` (REST v3 over HTTP),
+`woocommerce_controls` (`/_sandbox`).
 """
 
 from __future__ import annotations
@@ -84,6 +89,10 @@ class WooShop:
                     {"sku": "", "variable_of": stem, "options": {"Option": "Gift"}, "stock": stock}
                 )
                 skuless_added = True
+        if not skuless_added:  # no SKUs share a stem: a variable product of its own
+            seeds.append(
+                {"sku": "", "variable_of": "Sampler", "options": {"Option": "Gift"}, "stock": stock}
+            )
         return seeds
 
     def seed(self, products: Sequence[str | Mapping[str, Any]]) -> list[dict[str, Any]]:

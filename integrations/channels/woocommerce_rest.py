@@ -1,6 +1,8 @@
 """WooCommerce REST API v3 (`{base_url}/wp-json/wc/v3`) as a `ShopClient`.
 
-Authenticated with the REST API key pair over HTTP Basic, as WooCommerce documents for HTTPS.
+Authenticated with the REST API key pair over HTTP Basic, as WooCommerce documents for HTTPS
+(a real site refuses Basic over plain HTTP, where it wants OAuth 1.0a signatures: connect to
+shops by their `https://` URL; the sandbox accepts Basic on any scheme).
 Collections are read page by page (`per_page=100`, the maximum) until `X-WP-TotalPages`;
 stock is written with the batch endpoints (100 objects per request, the documented limit),
 variations at their own route. WooCommerce has no idempotency keys, so each change that is

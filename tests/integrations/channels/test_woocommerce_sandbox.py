@@ -133,3 +133,13 @@ async def test_serve_runs_the_site_with_uvicorn() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await client.aclose()
+
+
+def test_demo_catalogue_always_has_one_skuless_variation() -> None:
+    grouped = WooShop().seed(WooShop.demo_products(OUR_SKUS))
+    (skuless,) = [x for x in grouped if not x["sku"]]
+    tshirts = {x["parent_id"] for x in grouped if x["sku"].startswith("TSHIRT-")}
+    assert tshirts == {skuless["parent_id"]}  # a Gift variation of the T-shirt
+    flat = WooShop().seed(WooShop.demo_products(["MUG-12OZ", "BEANIE"]))
+    assert [bool(x["sku"]) for x in flat] == [True, True, False]
+    assert flat[2]["parent_id"] is not None
