@@ -73,7 +73,12 @@ def test_woocommerce_order_statuses() -> None:
     pending = woocommerce.interpret(
         "order.created", json.dumps(doc | {"status": "pending"}).encode()
     )
-    assert isinstance(pending, Ignore)
+    # Unpaid: taken in and held until paid.
+    assert isinstance(pending, CreateOrder) and pending.awaiting_payment
+    assert isinstance(
+        woocommerce.interpret("order.updated", json.dumps(doc | {"status": "completed"}).encode()),
+        Ignore,
+    )
     cancelled = woocommerce.interpret(
         "order.updated", json.dumps(doc | {"status": "cancelled"}).encode()
     )
