@@ -3,15 +3,17 @@ as an adjustment of the same difference does, and a refused file writes neither.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.catalogue import ImportRejected
 from services import catalogue
 from services import inventory as stock
 from store.db import session_factory
-from store.tables import StockChange, StockMovement
+from store.tables import Sku, StockChange, StockMovement
 from workers.seed import seed_demo
 
 
@@ -58,3 +60,32 @@ async def test_a_count_writes_what_an_adjustment_writes(migrated_engine: AsyncEn
         )
     assert [(p.line, p.field) for p in refused.value.problems] == [(3, "sku")]
     assert await _written(migrated_engine) == (moves, changes)
+
+
+async def test_a_large_sku_file_is_one_upsert_per_thousand_rows(
+    migrated_engine: AsyncEngine,
+) -> None:
+    sessions = session_factory(migrated_engine)
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.lstrip().split(None, 1)[0].upper())
+
+    rows = "".join(f"S-{i:04d},Item {i},1.50,100\n" for i in range(1500))
+    event.listen(migrated_engine.sync_engine, "before_cursor_execute", note)
+    try:
+        result = await catalogue.import_skus(
+            sessions, b"sku,name,price,weight_grams\n" + rows.encode()
+        )
+    finally:
+        event.remove(migrated_engine.sync_engine, "before_cursor_execute", note)
+    assert (result.created, result.updated) == (1500, 0)
+    # Which SKUs exist (two chunks), then two multi-row upserts: no round trip per row.
+    assert [s for s in statements if s in ("SELECT", "INSERT", "UPDATE")] == [
+        "SELECT",
+        "SELECT",
+        "INSERT",
+        "INSERT",
+    ]
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(Sku.sku)))) == 1500
