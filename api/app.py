@@ -14,6 +14,7 @@ from api import auth, errors, middleware
 from api.dashboard import install as install_dashboard
 from api.routes import (
     admin,
+    catalogue,
     channels,
     codec,
     connections,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         orders,
         returns,
         inventory,
+        catalogue,
         routing,
         shipments,
         channels,

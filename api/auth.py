@@ -23,6 +23,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "orders:act",
             "inventory:read",
             "inventory:write",
+            "catalogue:read",
+            "catalogue:write",
             "locations:read",
             "shipments:read",
             "shipments:write",

@@ -103,14 +103,23 @@ class Location(Base):
 
 
 class Sku(Base):
-    """A sellable item."""
+    """A sellable item of the merchant's catalogue (`PUT /v1/skus/{sku}`, the CSV import)."""
 
     __tablename__ = "skus"
+    __table_args__ = (Index("ix_skus_barcode", "barcode"),)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     weight_grams: Mapped[int] = mapped_column(Integer, default=500)
     price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # What customs and parcel rating need; unset (NULL) until the merchant says.
+    barcode: Mapped[str | None] = mapped_column(String(64))
+    hs_code: Mapped[str | None] = mapped_column(String(16))
+    origin_country: Mapped[str | None] = mapped_column(String(2))
+    length_mm: Mapped[int | None] = mapped_column(Integer)
+    width_mm: Mapped[int | None] = mapped_column(Integer)
+    height_mm: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
 
 
 class StockLevel(Base):

@@ -1,7 +1,7 @@
 """channel connections: shop accounts, their listing map and the stock shown there
 
 Revision ID: a7b8c9d0e1f2
-Revises: e6f7a8b9c0d1
+Revises: f1c2a3b4d5e6
 Create Date: 2026-12-02 15:00:00
 
 Connected Shopify stores and WooCommerce sites (credentials sealed with the payload key), the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a7b8c9d0e1f2"
-down_revision = "e6f7a8b9c0d1"
+down_revision = "f1c2a3b4d5e6"
 branch_labels = None
 depends_on = None
 
