@@ -190,6 +190,18 @@ async def create(
         awaiting_payment=action.awaiting_payment,
         connection_id=delivery.connection_id,
     )
+    if (
+        not created
+        and None not in (row.connection_id, delivery.connection_id)
+        and (row.connection_id != delivery.connection_id)
+    ):
+        # Two connected sites numbering orders alike (WooCommerce ids are per site): never
+        # treat one's order as a repeat of the other's.
+        raise MappingError(
+            "id",
+            f"order {order.external_id} of {delivery.connection_id} collides with the one "
+            f"taken from {row.connection_id}",
+        )
     if not created and not action.awaiting_payment:
         await paid(sessions, client, delivery.channel, order.external_id)
     return Outcome("accepted", order_id=row.order_id, created=created)

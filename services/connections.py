@@ -285,7 +285,8 @@ async def record_listings(
             for sku, barcode in await session.execute(
                 select(Sku.sku, Sku.barcode).where(Sku.barcode.in_(barcodes))
             ):
-                by_barcode.setdefault(barcode, sku)
+                if barcode:
+                    by_barcode.setdefault(barcode, sku)
         mapped = newly = 0
         seen = set()
         for item in listings:

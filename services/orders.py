@@ -109,6 +109,7 @@ async def submit(
         "routing": {},
         "version": 0,
         "workflow_started": False,
+        "connection_id": connection_id,
         **search_columns(order),
     }
     # A read: checked before the write transaction, so it holds no write lock meanwhile.

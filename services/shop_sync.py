@@ -27,10 +27,9 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.io import ShopSyncInput, ShopSyncResult
 from config.settings import Settings
 from domain.connections import ConnectionOptions
-from workflows.shop_sync import ShopSyncWorkflow
+from workflows.shop_sync import ShopSyncInput, ShopSyncResult, ShopSyncWorkflow
 
 log = structlog.get_logger(__name__)
 Kind = Literal["listings", "orders"]

@@ -261,6 +261,8 @@ class Order(Base):
     # Projection version: a late retry of an older projection never overwrites a newer one.
     version: Mapped[int] = mapped_column(Integer, default=0)
     workflow_started: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The connected shop it came through (None: the API, or an env-configured channel).
+    connection_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
 

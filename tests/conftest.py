@@ -169,6 +169,10 @@ class Stack:
         """POST JSON with the admin key."""
         return await self._polite("POST", path, key, body)
 
+    async def put(self, path: str, body: Any, key: str = ADMIN_KEY) -> httpx.Response:
+        """PUT JSON with the admin key."""
+        return await self._polite("PUT", path, key, body)
+
     async def get(self, path: str, key: str = ADMIN_KEY) -> httpx.Response:
         """GET with the admin key."""
         return await self._polite("GET", path, key)

@@ -15,6 +15,8 @@ with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities.io import ShopSyncInput, ShopSyncResult
 
+__all__ = ["ShopSyncInput", "ShopSyncResult", "ShopSyncWorkflow"]
+
 # A sync reads every page of the catalogue (or of changed orders); a shop that throttles is
 # retried after its Retry-After. Refusals (bad credentials) and a removed connection are final.
 SYNC = workflow.ActivityConfig(

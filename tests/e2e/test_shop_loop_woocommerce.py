@@ -5,6 +5,7 @@ at the site the tracking note and completion after shipping, and the stock equal
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from domain.models import order_id_for
 from sandbox.woocommerce_shop import WooShop, create_app
 from tests.conftest import Stack, running_stack
 from tests.helpers import eventually
@@ -33,6 +35,9 @@ async def loop(temporal_client: Client, tmp_path: Path) -> AsyncIterator[tuple[S
             requests_per_second=None,
             delivery_transport=httpx.ASGITransport(app=stack.app),
         )
+        # Ids of its own per test: the tests share one Temporal server, where an order's
+        # workflow id is its channel and order id.
+        shop.store.state.next_id = secrets.randbelow(10**9) * 1000
         shop.seed(WooShop.demo_products([s[0] for s in SKUS], stock=5))
         async with serving(create_app(shop), sock):
             yield stack, shop
@@ -61,9 +66,8 @@ async def _connect(stack: Stack, shop: WooShop) -> dict[str, Any]:
 
 
 async def _order_of(stack: Stack, external_id: int) -> dict[str, Any]:
-    found = await stack.get(f"/v1/orders?channel=woocommerce&q={external_id}")
-    rows = [o for o in found.json()["orders"] if o["external_id"] == str(external_id)]
-    return rows[0] if rows else {}
+    found = await stack.get(f"/v1/orders/{order_id_for('woocommerce', str(external_id))}")
+    return found.json() if found.status_code == 200 else {}  # type: ignore[no-any-return]
 
 
 def _site_order(shop: WooShop, order_id: int) -> dict[str, Any]:
@@ -108,13 +112,15 @@ async def test_connect_sync_order_ship_and_stock(loop: tuple[Stack, WooShop]) ->
         until=lambda o: o.get("status") in ("shipped", "delivered", "completed"),
         timeout=90,
     )
-    detail = (await stack.get(f"/v1/orders/{order['order_id']}")).json()
+    detail = order
     assert sorted(x["sku"] for x in detail["lines"]) == ["TOTE-CNV", "TSHIRT-M"]
     tracking = [s["tracking_number"] for s in detail["shipments"] if s["tracking_number"]]
     site_order = await eventually(
         lambda: _site_order(shop, placed["id"]),
-        until=lambda o: o["status"] == "completed"
-        and all(any(t in n["note"] for n in o["notes"]) for t in tracking),
+        until=lambda o: (
+            o["status"] == "completed"
+            and all(any(t in n["note"] for n in o["notes"]) for t in tracking)
+        ),
         timeout=60,
     )
     assert any(n["customer_note"] for n in site_order["notes"])
@@ -134,8 +140,7 @@ async def test_unpaid_order_waits_for_payment_and_a_site_cancel_cancels(
         lambda: _order_of(stack, pending["id"]),
         until=lambda o: o.get("status") == "awaiting_payment",
     )
-    detail = (await stack.get(f"/v1/orders/{waiting['order_id']}")).json()
-    assert not any(s["status"] == "shipped" for s in detail["shipments"])
+    assert not any(s["status"] == "shipped" for s in waiting["shipments"])
     shop.change_status(pending["id"], "processing")  # paid at the site
     await eventually(
         lambda: _order_of(stack, pending["id"]),

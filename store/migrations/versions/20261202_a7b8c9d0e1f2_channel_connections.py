@@ -6,7 +6,7 @@ Create Date: 2026-12-02 15:00:00
 
 Connected Shopify stores and WooCommerce sites (credentials sealed with the payload key), the
 map from each shop's items to our SKUs, the availability last set per shop location, and the
-connection a delivery or dead letter came through.
+connection an order, delivery or dead letter came through.
 """
 
 from __future__ import annotations
@@ -64,13 +64,13 @@ def upgrade() -> None:
         sa.Column("pushed_at", UTC_TIME, nullable=False),
         sa.Column("lag_ms", sa.Integer(), nullable=False),
     )
-    for table in ("channel_deliveries", "channel_dead_letters"):
+    for table in ("channel_deliveries", "channel_dead_letters", "orders"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("connection_id", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
-    for table in ("channel_dead_letters", "channel_deliveries"):
+    for table in ("orders", "channel_dead_letters", "channel_deliveries"):
         with op.batch_alter_table(table) as batch:
             batch.drop_column("connection_id")
     op.drop_table("shop_stock_levels")
