@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="run the HTTP API (configured by OMS_* variables)")
     sub.add_parser("migrate", help="bring the database schema up to date")
 
+    shops = sub.add_parser("sandbox-shops", help="serve the demo's sandbox Shopify and Woo shops")
+    shops.add_argument("--host", default=default.host)
+    shops.add_argument("--woocommerce-port", type=int, default=default.shop_ports()[0])
+    shops.add_argument("--shopify-port", type=int, default=default.shop_ports()[1])
+    shops.add_argument("--state-dir", type=Path, default=default.data_dir / "shops")
+
     sub.add_parser("bench", help="benchmarks: ratios vs the Temporal floor and raw SQL")
     sim = sub.add_parser("simulate", help="send signed, real-format channel webhooks to the API")
     sim.add_argument("--orders", type=int, default=100)
@@ -126,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             log_config=None,
             access_log=False,
         )
+        return 0
+    if args.command == "sandbox-shops":
+        from sandbox.demo_shops import DemoShops, run_demo_shops
+        from workers.seed import SKUS
+
+        where = DemoShops(args.host, args.woocommerce_port, args.shopify_port)
+        asyncio.run(run_demo_shops(where, args.state_dir, [s[0] for s in SKUS]))
         return 0
     if args.command == "migrate":
         from store import migrate

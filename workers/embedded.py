@@ -26,8 +26,10 @@ from api import auth
 from config import temporal
 from config.codec import ensure_payload_key
 from config.settings import Settings
+from sandbox.demo_shops import DemoShops
 from store import migrate
 from store.db import create_engine, session_factory
+from workers.demo_shops import connect_demo_shops
 from workers.options import UpOptions
 from workers.seed import seed_demo
 from workflows.search_attributes import REGISTRY
@@ -84,6 +86,12 @@ def check_ports(opts: UpOptions) -> None:
         wanted += [
             ("Temporal frontend", opts.temporal_port, "--temporal-port"),
             ("Temporal UI", opts.ui_port, "--ui-port"),
+        ]
+    if opts.demo:
+        woo, shopify = opts.shop_ports()
+        wanted += [
+            ("demo WooCommerce site", woo, "--api-port"),
+            ("demo Shopify store", shopify, "--api-port"),
         ]
     for label, port, flag in wanted:
         if not port_free(opts.host, port):
@@ -219,6 +227,15 @@ class Supervisor:
                     pass
                 await asyncio.sleep(0.3)
         raise StartupError(f"the API did not become healthy at {url}; see its log")
+
+    async def wait_listening(self, name: str, host: str, port: int) -> None:
+        """Until child `name` listens on host:port."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while port_free(host, port):
+            self._raise_if_exited(name)
+            if time.monotonic() > deadline:
+                raise StartupError(f"{name} did not listen on {port}; see logs/{name}.log")
+            await asyncio.sleep(0.2)
 
     def _raise_if_exited(self, name: str) -> None:
         for child in self.children:
@@ -357,6 +374,8 @@ async def run_up(opts: UpOptions, settings: Settings) -> int:
         await sup.spawn(Child("worker", [*oms, "worker"], env, restart=True))
         await sup.spawn(Child("api", [*oms, "api"], env, restart=True))
         await sup.wait_api()
+        if opts.demo:
+            await start_demo_shops(sup, opts, settings, [*oms, "sandbox-shops"], env)
     except (StartupError, OSError) as err:
         await sup.stop_all()
         print(f"oms up: {err}", file=sys.stderr)
@@ -365,6 +384,41 @@ async def run_up(opts: UpOptions, settings: Settings) -> int:
     await sup.watch()
     await sup.stop_all()
     return 0
+
+
+def demo_shops_of(opts: UpOptions) -> DemoShops:
+    """Where `--demo`'s sandbox shops listen."""
+    woo, shopify = opts.shop_ports()
+    return DemoShops(opts.host, woo, shopify)
+
+
+async def start_demo_shops(
+    sup: Supervisor, opts: UpOptions, settings: Settings, argv: list[str], env: dict[str, str]
+) -> None:
+    """Run the demo's shops and connect the OMS to them (listings synced, webhooks on)."""
+    shops = demo_shops_of(opts)
+    argv = [
+        *argv,
+        "--host",
+        shops.host,
+        "--woocommerce-port",
+        str(shops.woocommerce_port),
+        "--shopify-port",
+        str(shops.shopify_port),
+        "--state-dir",
+        str(opts.data_dir / "shops"),
+    ]
+    await sup.spawn(Child("shops", argv, env, restart=True))
+    for port in (shops.woocommerce_port,):
+        await sup.wait_listening("shops", shops.host, port)
+    client = await temporal.connect(settings)
+    secret = settings.woocommerce_webhook_secret
+    try:
+        await connect_demo_shops(
+            client, settings, shops, secret.get_secret_value() if secret else DEV_WEBHOOK_SECRET
+        )
+    except Exception as err:  # the stack runs without them; the log says why
+        log.warning("demo shops not connected", error=str(err))
 
 
 def _print_banner(opts: UpOptions, settings: Settings, key: str | None) -> None:
@@ -381,6 +435,11 @@ def _print_banner(opts: UpOptions, settings: Settings, key: str | None) -> None:
         f"  Logs         {opts.data_dir / 'logs'}",
         f"  Time scale   {opts.time_scale}",
     ]
+    if opts.demo:
+        shops = demo_shops_of(opts)
+        lines += [
+            f"  Demo shops   WooCommerce {shops.woocommerce_url}  (connections: /connections)",
+        ]
     if key:
         lines += ["", f"  Admin API key (shown once, keep it): {key}"]
     elif settings.admin_api_key is None:

@@ -34,6 +34,10 @@ class UpOptions:
     temporal_address: str | None = None
     host: str = DEFAULTS.api_host
 
+    def shop_ports(self) -> tuple[int, int]:
+        """(WooCommerce, Shopify) ports of the demo's sandbox shops, beside the API's."""
+        return self.api_port + 102, self.api_port + 101
+
     def api_url(self) -> str:
         """Where the API of these options answers."""
         return f"http://{self.host}:{self.api_port}"
