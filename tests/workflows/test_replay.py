@@ -19,6 +19,7 @@ from temporalio.worker import Replayer, Worker
 
 from config.temporal import data_converter
 from tests.conftest import canonical_order, running_stack
+from tests.helpers import eventually
 from workers.worker import WORKFLOWS
 
 HISTORIES = Path(__file__).parent.parent / "histories"
@@ -232,3 +233,47 @@ async def _record_return(client: Client, stack: Any) -> None:
     return_id = f"{workflow_id}:return:1"
     await client.get_workflow_handle(return_id).result()
     await _save(client.get_workflow_handle(return_id), return_id, HISTORIES / "return_closed.json")
+
+
+@pytest.mark.skipif(not os.environ.get("OMS_RECORD_HISTORIES"), reason="records on demand")
+async def test_record_shop_histories(temporal_client: Client, tmp_path: Path) -> None:
+    """A connected WooCommerce site: its listing sync, and an order taken in unpaid, paid at
+    the site, shipped (the site told) and completed."""
+    import httpx
+
+    from domain.models import order_id_for
+    from sandbox.woocommerce_shop import WooShop, create_app
+    from services.shop_sync import sync_id
+    from tests.e2e.test_shop_loop_woocommerce import _connect
+    from tests.integrations.channels.woo_sandbox import bound_socket, serving, url_of
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'oms.db'}"
+    async with running_stack(temporal_client, url, data_dir=tmp_path) as stack:
+        sock = bound_socket()
+        shop = WooShop(
+            site_url=url_of(sock),
+            requests_per_second=None,
+            delivery_transport=httpx.ASGITransport(app=stack.app),
+        )
+        shop.store.state.next_id = int(uuid.uuid4().int % 10**9) * 1000
+        shop.seed(WooShop.demo_products(["TSHIRT-M", "MUG-12OZ"], stock=5))
+        async with serving(create_app(shop), sock):
+            await _connect(stack, shop)
+            sync = sync_id(stack.settings, "woo-main", "listings")
+            await _save(
+                temporal_client.get_workflow_handle(sync), sync, HISTORIES / "shop_sync.json"
+            )
+            placed = shop.place_order([{"sku": "MUG-12OZ", "quantity": 1}], status="pending")
+            order_id = order_id_for("woocommerce", str(placed["id"]))
+
+            async def status() -> str:
+                found = await stack.get(f"/v1/orders/{order_id}")
+                return str(found.json()["status"]) if found.status_code == 200 else ""
+
+            await eventually(status, until=lambda s: s == "awaiting_payment")
+            shop.change_status(placed["id"], "processing")
+            order = await stack.wait_for(order_id, "completed")
+            handle = temporal_client.get_workflow_handle(order["workflow_id"])
+            await handle.result()
+            await _save(handle, order["workflow_id"], HISTORIES / "order_shop_paid.json")
+            await shop.drain()
