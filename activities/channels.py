@@ -36,8 +36,10 @@ from store.tables import utcnow
 
 log = structlog.get_logger(__name__)
 INVENTORY_SYNC_WORKFLOW = "InventorySyncWorkflow"
-# Channels whose listings we keep in step with stock (every sandbox channel by default).
-DEFAULT_SYNC_CHANNELS = ("shopify", "woocommerce", "amazon", "ebay", "etsy", "walmart")
+# Marketplaces whose listings we keep in step with stock (their sandbox endpoints by default).
+# Shopify and WooCommerce are connections (`conn:<id>`, activities/shops.py): their stock goes
+# to each connected shop by its own item and location ids, never by SKU.
+DEFAULT_SYNC_CHANNELS = ("amazon", "ebay", "etsy", "walmart")
 
 
 def _initial_cursor(channel: str, since: datetime) -> str:

@@ -18,7 +18,6 @@ from store.channel_tables import (
     ChannelBuffer,
     ChannelCursor,
     ChannelInventoryLevel,
-    ChannelListing,
 )
 from store.tables import Order
 from tests.conftest import Stack, canonical_order
@@ -125,12 +124,7 @@ async def wait_state(handle: Any, predicate: Any) -> None:
 
 async def test_reservation_pushes_new_availability_to_the_channel(chan: Stack) -> None:
     async with chan.sessions.begin() as session:
-        session.add(ChannelBuffer(channel="shopify", sku="*", buffer_units=5))
-        session.add(
-            ChannelListing(
-                channel="shopify", sku="TSHIRT-M", listing_id="808950810", location_ref="655441491"
-            )
-        )
+        session.add(ChannelBuffer(channel="ebay", sku="*", buffer_units=5))
     before = (await chan.get("/v1/inventory/TSHIRT-M")).json()["available"]
     created = await chan.post("/v1/orders", canonical_order())
     order_id = created.json()["order_id"]
@@ -145,13 +139,13 @@ async def test_reservation_pushes_new_availability_to_the_channel(chan: Stack) -
         chan.client,
         ["TSHIRT-M"],
         task_queue=chan.settings.task_queue,
-        channels=["shopify", "walmart"],
+        channels=["ebay", "walmart"],
     )
     await wait_push(
         chan,
-        "shopify",
+        "ebay",
         "TSHIRT-M",
-        {"location_id": 655441491, "inventory_item_id": 808950810, "available": after - 5},
+        {"requests": [{"sku": "TSHIRT-M", "shipToLocationAvailability": {"quantity": after - 5}}]},
     )
     await wait_push(
         chan,
@@ -160,17 +154,17 @@ async def test_reservation_pushes_new_availability_to_the_channel(chan: Stack) -
         {"sku": "TSHIRT-M", "quantity": {"unit": "EACH", "amount": after}},
     )
     # The level is recorded just after the push, in its own transaction.
-    level = await wait_level(chan, "shopify", "TSHIRT-M", after - 5)
+    level = await wait_level(chan, "ebay", "TSHIRT-M", after - 5)
     assert level.lag_ms >= 0
 
     # Nothing changed: a second signal pushes nothing new (rate limits are kept for changes).
-    sent = len(await pushes(chan, "shopify", "TSHIRT-M"))
-    handle = chan.client.get_workflow_handle(sync_workflow_id("shopify", chan.settings.task_queue))
+    sent = len(await pushes(chan, "ebay", "TSHIRT-M"))
+    handle = chan.client.get_workflow_handle(sync_workflow_id("ebay", chan.settings.task_queue))
     await notify_stock_changed(
-        chan.client, ["TSHIRT-M"], task_queue=chan.settings.task_queue, channels=["shopify"]
+        chan.client, ["TSHIRT-M"], task_queue=chan.settings.task_queue, channels=["ebay"]
     )
     await wait_state(handle, lambda state: state["pushes"] >= 2 and not state["pending"])
-    assert len(await pushes(chan, "shopify", "TSHIRT-M")) == sent
+    assert len(await pushes(chan, "ebay", "TSHIRT-M")) == sent
     await handle.terminate("test over")
     await chan.client.get_workflow_handle(
         sync_workflow_id("walmart", chan.settings.task_queue)
