@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     woocommerce_webhook_secret: SecretStr | None = None
     payload_key: SecretStr | None = None
     # The dated Shopify GraphQL Admin API version connections use (a connection may override).
-    shopify_api_version: str = Field(default="2025-10", pattern=r"^\d{4}-(01|04|07|10)$")
+    shopify_api_version: str = Field(default="2026-10", pattern=r"^\d{4}-(01|04|07|10)$")
 
     # Multiplies every business delay: warehouse and carrier progress, tracking polls, windows.
     time_scale: float = Field(default=1.0, gt=0)

@@ -25,6 +25,7 @@ STATUS_TONES = {
     "in_fulfillment": "info",
     "shipped": "info",
     "backordered": "warn",
+    "awaiting_payment": "warn",
     "on_hold": "warn",
     "partially_returned": "warn",
     "delivered": "ok",
