@@ -515,6 +515,7 @@ def rest_order(node: dict[str, Any]) -> dict[str, Any]:
 def _fulfilment_groups(order: dict[str, Any], lines: list[tuple[str, int]]) -> list[dict[str, Any]]:
     """`lineItemsByFulfillmentOrder`: the open fulfillment orders, or those holding `lines`."""
     wanted = {numeric(line_id): qty for line_id, qty in lines}
+    specific = bool(lines)
     groups = []
     for fo in (order.get("fulfillmentOrders") or {}).get("nodes") or []:
         if fo.get("status") not in ("OPEN", "IN_PROGRESS"):
@@ -523,18 +524,18 @@ def _fulfilment_groups(order: dict[str, Any], lines: list[tuple[str, int]]) -> l
         for item in (fo.get("lineItems") or {}).get("nodes") or []:
             remaining = int(item.get("remainingQuantity") or 0)
             line_id = numeric((item.get("lineItem") or {}).get("id"))
-            if remaining <= 0 or (wanted and line_id not in wanted):
+            if remaining <= 0 or (specific and line_id not in wanted):
                 continue
             take = min(remaining, wanted.get(line_id, remaining))
             items.append({"id": item["id"], "quantity": take})
-            if wanted:
+            if specific:
                 wanted[line_id] -= take
                 if wanted[line_id] <= 0:
                     del wanted[line_id]
         if not items:
             continue
         group: dict[str, Any] = {"fulfillmentOrderId": fo["id"]}
-        if lines:
+        if specific:
             group["fulfillmentOrderLineItems"] = items
         groups.append(group)
     return groups
