@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from integrations.channels.shop import (
     ShopUnavailable,
 )
 from integrations.channels.shopify_admin import ShopifyAdminClient, gid, numeric
+from sandbox.shopify_shop import ShopifyShop
 from tests.helpers import eventually
 from tests.integrations.channels.shopify_sandbox import (
     APP_SECRET,
@@ -268,3 +270,15 @@ async def test_shop_down_is_unavailable() -> None:
         assert err.value.code == "http_502"
     finally:
         await client.aclose()
+
+
+async def test_a_persisted_shop_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "shopify.json"
+    shop = ShopifyShop(state_path=path).seed(products=[{"sku": "MUG", "price": "8.00"}])
+    order = shop.place_order({"lines": [{"sku": "MUG", "quantity": 2}]})
+    restarted = ShopifyShop(state_path=path)
+    assert restarted.variant(sku="MUG") == shop.variant(sku="MUG")
+    assert restarted.order(order["id"])["line_items"] == order["line_items"]
+    # Ids keep counting from where they were: nothing is reused after the restart.
+    again = restarted.place_order({"lines": [{"sku": "MUG", "quantity": 1}]})
+    assert again["id"] > order["id"]
