@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.shopify_state import ShopError, ShopifyShop, gid, id_of, parse_time
+from sandbox.shopify_render import gid
+from sandbox.shopify_state import ShopError, ShopifyShop, id_of, parse_time
 
 TOKEN = re.compile(
     r'(?P<string>"(?:[^"\\]|\\.)*")|(?P<name>[_A-Za-z][_0-9A-Za-z]*)|(?P<var>\$[_A-Za-z]\w*)'
