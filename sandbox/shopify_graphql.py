@@ -195,7 +195,10 @@ class Executor:
         if first > 250:
             raise GraphQLError("The 'first' argument can't exceed 250.", "BAD_REQUEST")
         after = root.args.get("after")
-        start = int(base64.b64decode(after).decode().split(":")[1]) if after else 0
+        try:
+            start = int(base64.b64decode(after).decode().split(":")[1]) if after else 0
+        except (ValueError, IndexError) as err:
+            raise GraphQLError(f"Invalid cursor for current pagination sort: {after}") from err
         chunk = items[start : start + first]
         self.nodes_returned += len(chunk)
         end = start + len(chunk)
@@ -304,7 +307,7 @@ def _webhook_create(ex: Executor, root: RootField) -> dict[str, Any]:
 
 @_mutation("inventorySetQuantities")
 def _inventory_set(ex: Executor, root: RootField) -> dict[str, Any]:
-    strict = ex.api_version >= STRICT_INVENTORY_FROM and ex.api_version != "unstable"
+    strict = ex.api_version >= STRICT_INVENTORY_FROM  # `unstable` sorts after every release
     key = (root.directives.get("idempotent") or {}).get("key")
     if strict and not key:
         raise GraphQLError(

@@ -105,9 +105,13 @@ class Deliverer:
         """Queue `topic` for every subscription to it (webhook topics are upper snake case)."""
         wanted = topic.upper().replace("/", "_")
         body = json.dumps(doc).encode()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a change made outside the server (a seed script): nothing to send
+            return
         for hook in list(self.shop.state["webhooks"].values()):
             if hook["topic"] == wanted:
-                task = asyncio.get_running_loop().create_task(self._send(hook, topic, body))
+                task = loop.create_task(self._send(hook, topic, body))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
 

@@ -400,6 +400,7 @@ class ShopifyAdminClient:
 
     async def orders_since(self, since: datetime) -> list[ShopOrder]:
         """Orders updated at or after `since`, oldest first, in their webhook's JSON shape."""
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)  # naive means UTC
         stamp = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         nodes = await self._pages(
             ORDERS, "orders", query=f"updated_at:>='{stamp}'", sortKey="UPDATED_AT"

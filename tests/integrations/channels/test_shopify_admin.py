@@ -24,6 +24,7 @@ from sandbox.shopify_shop import ShopifyShop
 from tests.helpers import eventually
 from tests.integrations.channels.shopify_sandbox import (
     APP_SECRET,
+    TOKEN,
     Received,
     Sandbox,
     receiver,
@@ -282,3 +283,24 @@ async def test_a_persisted_shop_survives_a_restart(tmp_path: Path) -> None:
     # Ids keep counting from where they were: nothing is reused after the restart.
     again = restarted.place_order({"lines": [{"sku": "MUG", "quantity": 1}]})
     assert again["id"] > order["id"]
+
+
+async def test_the_sandbox_speaks_shopifys_wire_format() -> None:
+    async with shopify_sandbox() as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        path = "/admin/api/2026-10/graphql.json"
+        query = {"query": "query { locations(first: 5) { nodes { id name } } }"}
+        denied = await http.post(path, json=query)
+        assert denied.status_code == 401 and "access token" in denied.json()["errors"]
+        auth = {"X-Shopify-Access-Token": TOKEN}
+        ok = (await http.post(path, json=query, headers=auth)).json()
+        ids = [n["id"] for n in ok["data"]["locations"]["nodes"]]
+        assert len(ids) == 2 and all(i.startswith("gid://shopify/Location/") for i in ids)
+        cost = ok["extensions"]["cost"]
+        assert cost["requestedQueryCost"] == 7 and cost["actualQueryCost"] <= 7
+        assert cost["throttleStatus"]["maximumAvailable"] == 2000
+        assert cost["throttleStatus"]["restoreRate"] == 100
+        await http.post("/_sandbox/throttle", json={"currently_available": 0, "restore_rate": 1})
+        throttled = (await http.post(path, json=query, headers=auth)).json()
+        assert throttled["errors"][0]["extensions"]["code"] == "THROTTLED"
+        assert throttled["extensions"]["cost"]["actualQueryCost"] is None
+        assert "data" not in throttled
