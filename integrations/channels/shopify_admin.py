@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from integrations.channels import shopify
+from integrations.channels.base import signature_valid
 from integrations.channels.shop import (
     ShopFulfilment,
     ShopListing,
@@ -187,6 +189,11 @@ class ShopifyAdminClient:
     async def aclose(self) -> None:
         """Release the HTTP client."""
         await self._http.aclose()
+
+    def webhook_valid(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when a delivery is signed with this app's secret (either header spelling)."""
+        presented = shopify.header(headers, shopify.SIGNATURE_HEADERS)
+        return signature_valid([self.webhook_secret], body, presented)
 
     # ---- transport -------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ async def test_sandbox_deliveries_pass_our_signature_check_in_both_spellings() -
             assert again.status_code == 409
 
         topics = []
+        assert all(sb.client.webhook_valid(h, b) for h, b in received.calls)
+        assert not sb.client.webhook_valid(received.calls[0][0], received.calls[0][1] + b" ")
         for headers, body in received.calls:
             delivery = webhooks.shopify_delivery(headers, body, [APP_SECRET])
             assert json.loads(delivery.body)["id"] == ref
