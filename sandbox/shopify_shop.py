@@ -369,4 +369,11 @@ async def serve(shop: ShopifyShop, host: str = "127.0.0.1", port: int = 8300) ->
             create_app(shop), host=host, port=port, log_level="warning", access_log=False
         )
     )
-    await server.serve()
+    running = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(running)
+    except asyncio.CancelledError:
+        # Shut down cleanly (deliveries in flight drained) rather than tearing the server down.
+        server.should_exit = True
+        await running
+        raise
