@@ -33,13 +33,13 @@ def _fallback_id(body: bytes) -> str:
 
 
 def shopify_delivery(headers: Mapping[str, str], body: bytes, secrets: Sequence[str]) -> Delivery:
-    """A Shopify webhook, verified by its HMAC header (current or previous secret)."""
-    _verify(secrets, body, headers.get(shopify.SIGNATURE_HEADER), "X-Shopify-Hmac-Sha256")
-    delivery_id = next(
-        (headers[h] for h in shopify.DELIVERY_HEADERS if headers.get(h)), _fallback_id(body)
-    )
-    topic = headers.get(shopify.TOPIC_HEADER, "")
-    return Delivery("shopify", delivery_id, topic, body, _kept(headers, shopify.KEPT_HEADERS))
+    """A Shopify webhook (`X-Shopify-*` or the newer `Shopify-*` headers), verified by its
+    HMAC header under the current or previous secret."""
+    presented = shopify.header(headers, shopify.SIGNATURE_HEADERS)
+    _verify(secrets, body, presented, "X-Shopify-Hmac-Sha256")
+    delivery_id = shopify.header(headers, shopify.DELIVERY_HEADERS) or _fallback_id(body)
+    topic = shopify.header(headers, shopify.TOPIC_HEADERS) or ""
+    return Delivery("shopify", delivery_id, topic, body, shopify.kept_headers(headers))
 
 
 def woocommerce_delivery(

@@ -1,7 +1,12 @@
-"""Shopify: `orders/create` and `orders/cancelled` webhooks in, Admin REST calls out."""
+"""Shopify: order webhooks in (`orders/create|updated|paid|cancelled`), what they ask of us.
+
+The shop talks to us through the GraphQL Admin API client (`shopify_admin.py`); the REST
+request builders at the bottom remain only for the sandbox channel endpoint and the registry.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +14,7 @@ from domain.models import CanonicalOrder, Customer, OrderLine, PaymentMethod
 from domain.money import q
 from integrations.channels.base import (
     PAID_AT_CHANNEL,
+    UNMAPPED_SKU,
     CancelOrder,
     ChannelAction,
     ChannelRequest,
@@ -31,23 +37,99 @@ from integrations.channels.base import (
 )
 
 CHANNEL = "shopify"
-API_VERSION = "2024-10"
-TOPIC_HEADER = "x-shopify-topic"
-SIGNATURE_HEADER = "x-shopify-hmac-sha256"
-# Event id is stable across retries of one event; webhook id is the older equivalent.
-DELIVERY_HEADERS = ("x-shopify-event-id", "x-shopify-webhook-id")
-KEPT_HEADERS = (TOPIC_HEADER, "x-shopify-shop-domain", "x-shopify-api-version", *DELIVERY_HEADERS)
+API_VERSION = "2024-10"  # the legacy REST builders below; the GraphQL client has its own
+
+# Shopify sends `X-Shopify-*` headers; its newer deliveries (and current SDKs, see
+# `ShopifyEventsHeader` in Shopify/shopify-app-js) use the same names without `x-`. Each
+# tuple lists the canonical spelling first: that is the name a kept header is stored under.
+SIGNATURE_HEADERS = ("x-shopify-hmac-sha256", "shopify-hmac-sha256")
+TOPIC_HEADERS = ("x-shopify-topic", "shopify-topic")
+SHOP_DOMAIN_HEADERS = ("x-shopify-shop-domain", "shopify-shop-domain")
+# The event id is stable across retries of one event; the webhook id is the older equivalent.
+EVENT_ID_HEADERS = ("x-shopify-event-id", "shopify-event-id")
+WEBHOOK_ID_HEADERS = ("x-shopify-webhook-id", "shopify-webhook-id")
+API_VERSION_HEADERS = ("x-shopify-api-version", "shopify-api-version")
+TRIGGERED_AT_HEADERS = ("x-shopify-triggered-at", "shopify-triggered-at")
+DELIVERY_HEADERS = (*EVENT_ID_HEADERS, *WEBHOOK_ID_HEADERS)
+KEPT_HEADERS = (
+    TOPIC_HEADERS,
+    SHOP_DOMAIN_HEADERS,
+    API_VERSION_HEADERS,
+    EVENT_ID_HEADERS,
+    WEBHOOK_ID_HEADERS,
+    TRIGGERED_AT_HEADERS,
+)
+# Back-compat names (the first, `X-Shopify-*` spelling).
+SIGNATURE_HEADER, TOPIC_HEADER = SIGNATURE_HEADERS[0], TOPIC_HEADERS[0]
+
+TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
+
+# `financial_status` (REST/webhook order; GraphQL `displayFinancialStatus` lower-cased):
+# money secured -> ship; not (yet) paid -> take in and hold; no money will come -> nothing.
+#   pending         unpaid (manual/COD/bank deposit, or payment still processing): hold
+#   authorized      the card is authorized, captured when we ship (our capture step): ship
+#   partially_paid  a deposit only; the rest is still owed: hold until `paid`
+#   paid            ship
+#   partially_refunded  was paid; some of it refunded (a line refunded at the shop): ship
+#   refunded        everything refunded without a cancel: nothing left to ship -> Ignore
+#   voided          the authorization was voided: no money will come -> Ignore
+#   expired         the authorization expired uncaptured: no money will come -> Ignore
+# An unknown or missing status is held rather than shipped (never ship unpaid goods).
+SECURED = frozenset({"authorized", "paid", "partially_refunded"})
+AWAITING = frozenset({"pending", "partially_paid"})
+NOTHING_TO_SHIP = frozenset({"refunded", "voided", "expired"})
+
+
+def header(headers: Mapping[str, str], names: Sequence[str]) -> str | None:
+    """The first of `names` present (and not blank) in `headers`, else None."""
+    for name in names:
+        value = headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The delivery headers worth storing, under their canonical `x-shopify-*` names."""
+    kept = {}
+    for names in KEPT_HEADERS:
+        value = header(headers, names)
+        if value is not None:
+            kept[names[0]] = value
+    return kept
 
 
 def interpret(topic: str, body: bytes) -> ChannelAction:
     """What a webhook delivery asks of us."""
-    if topic not in ("orders/create", "orders/cancelled"):
+    if topic not in TOPICS:
         return Ignore(f"topic {topic or '(none)'} is not handled")
     doc = parse_json(body)
-    if topic == "orders/cancelled":
+    external_id = str(need(doc, "id"))
+    if topic == "orders/cancelled" or doc.get("cancelled_at"):
         reason = str(doc.get("cancel_reason") or "other")
-        return CancelOrder(str(need(doc, "id")), f"cancelled on Shopify ({reason})")
-    return CreateOrder(to_canonical(doc))
+        return CancelOrder(external_id, f"cancelled on Shopify ({reason})")
+    if doc.get("fulfillment_status") == "fulfilled":
+        return Ignore(f"order {external_id} is already fulfilled at Shopify")
+    status = str(doc.get("financial_status") or "").lower()
+    if topic == "orders/paid":
+        # The topic itself is Shopify saying the order is now paid.
+        awaiting = False
+    elif status in NOTHING_TO_SHIP:
+        return Ignore(f"order {external_id} is {status}: no payment to ship against")
+    else:
+        awaiting = status not in SECURED
+    order = to_canonical(doc)
+    return CreateOrder(order, listings=listings(doc), awaiting_payment=awaiting)
+
+
+def listings(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Line id -> variant id (numeric, as text) for every line that names a variant."""
+    found = {}
+    for index, item in enumerate(doc.get("line_items") or []):
+        variant = item.get("variant_id") if isinstance(item, Mapping) else None
+        if variant not in (None, ""):
+            found[str(item.get("id") or index + 1)] = str(variant)
+    return found
 
 
 def to_canonical(doc: dict[str, Any]) -> CanonicalOrder:
@@ -108,7 +190,10 @@ def _line(index: int, item: dict[str, Any]) -> OrderLine:
     where = f"line_items[{index}]"
     sku = str(item.get("sku") or "").strip()
     if not sku:
-        raise MappingError(f"{where}.sku", f"line {item.get('title')!r} has no SKU")
+        if item.get("variant_id") in (None, ""):
+            # A custom line (no product behind it): no listing can name what to ship.
+            raise MappingError(f"{where}.sku", f"line {item.get('title')!r} has no SKU or variant")
+        sku = UNMAPPED_SKU  # the ingest resolves it from `CreateOrder.listings`
     qty = quantity(item.get("quantity"), f"{where}.quantity")
     price = money(need(item, "price", f"{where}.price"), f"{where}.price")
     # Discounts are allocated per line; spread them over the units so totals match Shopify.

@@ -13,6 +13,7 @@ import pytest
 from domain.models import CanonicalOrder
 from integrations.channels import amazon, ebay, etsy, shopify, walmart, woocommerce
 from integrations.channels.base import (
+    UNMAPPED_SKU,
     CancelOrder,
     CreateOrder,
     Ignore,
@@ -57,6 +58,10 @@ def test_shopify_cancel_missing_sku_and_other_topics() -> None:
     )
     assert cancelled == CancelOrder("820982911946154508", "cancelled on Shopify (fraud)")
     doc["line_items"][0]["sku"] = None
+    unmapped = shopify.interpret("orders/create", json.dumps(doc).encode())
+    assert isinstance(unmapped, CreateOrder) and unmapped.order.lines[0].sku == UNMAPPED_SKU
+    assert unmapped.listings["866550311766439020"] == "808950810"
+    doc["line_items"][0]["variant_id"] = None  # a custom line: nothing can name the item
     with pytest.raises(MappingError) as err:
         shopify.interpret("orders/create", json.dumps(doc).encode())
     assert err.value.field == "line_items[0].sku"
