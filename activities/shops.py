@@ -308,7 +308,9 @@ class ShopActivities:
                     order_ref=inp.external_id,
                     carrier=inp.carrier,
                     tracking_number=inp.tracking_number,
-                    tracking_url=inp.tracking_url,
+                    # Our public tracking page unless the carrier gave one.
+                    tracking_url=inp.tracking_url
+                    or f"{self._settings.public_base_url()}/track/{inp.tracking_number}",
                     lines=list(inp.lines),
                     last_parcel=inp.last_parcel,
                 ),

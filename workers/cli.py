@@ -138,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
         from workers.seed import SKUS
 
         where = DemoShops(args.host, args.woocommerce_port, args.shopify_port)
-        asyncio.run(run_demo_shops(where, args.state_dir, [s[0] for s in SKUS]))
+        secret = settings.shopify_webhook_secret
+        catalogue = [(sku, name, price) for sku, name, _, price in SKUS]
+        asyncio.run(
+            run_demo_shops(
+                where, args.state_dir, catalogue, secret.get_secret_value() if secret else ""
+            )
+        )
         return 0
     if args.command == "migrate":
         from store import migrate

@@ -7,6 +7,8 @@ orders arrive by the shop's signed webhooks, fulfilments and stock go back to it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from temporalio.client import Client
 
@@ -14,7 +16,7 @@ from config.credentials import credential_box
 from config.settings import Settings
 from domain.connections import ConnectionOptions
 from domain.errors import AlreadyExists
-from sandbox.demo_shops import DemoShops
+from sandbox.demo_shops import SHOPIFY_DOMAIN, SHOPIFY_LOCATIONS, SHOPIFY_TOKEN, DemoShops
 from sandbox.woocommerce_shop import DEFAULT_KEY, DEFAULT_SECRET
 from services import connections, shop_sync
 from services.connections import ConnectionSpec
@@ -23,9 +25,24 @@ from store.db import create_engine, session_factory
 log = structlog.get_logger(__name__)
 
 
-def demo_connections(shops: DemoShops, webhook_secret: str) -> list[ConnectionSpec]:
+def demo_connections(shops: DemoShops, secrets: Mapping[str, str]) -> list[ConnectionSpec]:
     """The demo's connections, as a merchant would send them to `POST /v1/channel-connections`."""
+    warehouse, store = SHOPIFY_LOCATIONS
     return [
+        ConnectionSpec(
+            connection_id="demo-shopify",
+            channel="shopify",
+            base_url=shops.shopify_url,
+            credentials={"access_token": SHOPIFY_TOKEN, "webhook_secret": secrets["shopify"]},
+            options={
+                "shop": SHOPIFY_DOMAIN,
+                # The store's warehouse shows our DCs' stock, its shop the Chicago store's.
+                "location_map": {
+                    warehouse: ["WH-EAST", "WH-CENTRAL", "WH-WEST"],
+                    store: ["STORE-CHI"],
+                },
+            },
+        ),
         ConnectionSpec(
             connection_id="demo-woocommerce",
             channel="woocommerce",
@@ -33,7 +50,7 @@ def demo_connections(shops: DemoShops, webhook_secret: str) -> list[ConnectionSp
             credentials={
                 "consumer_key": DEFAULT_KEY,
                 "consumer_secret": DEFAULT_SECRET,
-                "webhook_secret": webhook_secret,
+                "webhook_secret": secrets["woocommerce"],
             },
             options={},
         ),
@@ -41,7 +58,7 @@ def demo_connections(shops: DemoShops, webhook_secret: str) -> list[ConnectionSp
 
 
 async def connect_demo_shops(
-    client: Client, settings: Settings, shops: DemoShops, webhook_secret: str
+    client: Client, settings: Settings, shops: DemoShops, secrets: Mapping[str, str]
 ) -> list[str]:
     """Connect (once) and sync each demo shop; returns the connection ids."""
     engine = create_engine(settings.database_url_resolved())
@@ -49,7 +66,7 @@ async def connect_demo_shops(
     box = credential_box(settings)
     ids = []
     try:
-        for spec in demo_connections(shops, webhook_secret):
+        for spec in demo_connections(shops, secrets):
             try:
                 row = await connections.connect(sessions, box, spec)
             except AlreadyExists:

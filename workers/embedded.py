@@ -409,14 +409,18 @@ async def start_demo_shops(
         str(opts.data_dir / "shops"),
     ]
     await sup.spawn(Child("shops", argv, env, restart=True))
-    for port in (shops.woocommerce_port,):
+    for port in (shops.woocommerce_port, shops.shopify_port):
         await sup.wait_listening("shops", shops.host, port)
     client = await temporal.connect(settings)
-    secret = settings.woocommerce_webhook_secret
-    try:
-        await connect_demo_shops(
-            client, settings, shops, secret.get_secret_value() if secret else DEV_WEBHOOK_SECRET
+    secrets = {
+        name: value.get_secret_value() if value else DEV_WEBHOOK_SECRET
+        for name, value in (
+            ("shopify", settings.shopify_webhook_secret),
+            ("woocommerce", settings.woocommerce_webhook_secret),
         )
+    }
+    try:
+        await connect_demo_shops(client, settings, shops, secrets)
     except Exception as err:  # the stack runs without them; the log says why
         log.warning("demo shops not connected", error=str(err))
 
@@ -438,7 +442,8 @@ def _print_banner(opts: UpOptions, settings: Settings, key: str | None) -> None:
     if opts.demo:
         shops = demo_shops_of(opts)
         lines += [
-            f"  Demo shops   WooCommerce {shops.woocommerce_url}  (connections: /connections)",
+            f"  Demo shops   Shopify {shops.shopify_url}  WooCommerce {shops.woocommerce_url}"
+            "  (dashboard: /connections)",
         ]
     if key:
         lines += ["", f"  Admin API key (shown once, keep it): {key}"]
