@@ -284,7 +284,7 @@ async def running_stack(
         admin_api_key=ADMIN_KEY,
         time_scale=time_scale,
         return_window_days=return_window_days,
-        public_url="http://oms.test",
+        public_url=overrides.pop("public_url", "http://oms.test"),
         sandbox_warehouse=auto_warehouse,
         **overrides,
     )

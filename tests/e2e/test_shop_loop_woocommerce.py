@@ -65,8 +65,8 @@ async def _connect(stack: Stack, shop: WooShop) -> dict[str, Any]:
     return synced.json()["listings"]  # type: ignore[no-any-return]
 
 
-async def _order_of(stack: Stack, external_id: int) -> dict[str, Any]:
-    found = await stack.get(f"/v1/orders/{order_id_for('woocommerce', str(external_id))}")
+async def _order_of(stack: Stack, external_id: int, channel: str = "woocommerce") -> dict[str, Any]:
+    found = await stack.get(f"/v1/orders/{order_id_for(channel, str(external_id))}")
     return found.json() if found.status_code == 200 else {}  # type: ignore[no-any-return]
 
 
