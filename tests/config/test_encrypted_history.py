@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from tests.conftest import Stack, canonical_order, temporal_path
 from workflows.order.context import LOCAL_DB_STEPS, RECOMPOSED
+from workflows.order.shop import SHOP_LOOP
 
 PII = ("ann@example.com", "1 Main St", "+15125550100")
 LOCAL_ACTIVITY_MARKER = ".events[].markerRecordedEventAttributes.details.data.payloads[]"
@@ -82,7 +83,7 @@ async def test_history_holds_no_pii_in_clear_and_the_codec_server_decodes_it(
     # and the ids of `workflow.patched` changes.
     assert plain <= {LOCAL_ACTIVITY_MARKER, PATCH_MARKER}, plain
     patches = [json.loads(base64.b64decode(p["data"])) for p in found if p["path"] == PATCH_MARKER]
-    assert {patch["id"] for patch in patches} <= {LOCAL_DB_STEPS, RECOMPOSED}, patches
+    assert {patch["id"] for patch in patches} <= {LOCAL_DB_STEPS, RECOMPOSED, SHOP_LOOP}, patches
 
     wire = [{"metadata": p["metadata"], "data": p["data"]} for p in found]
     decoded = await encrypted_stack.post("/codec/decode", {"payloads": wire})
