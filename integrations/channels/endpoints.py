@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -56,28 +55,3 @@ class HttpChannel:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._http.aclose()
-
-
-def shopify_endpoint(
-    shop_domain: str, access_token: str, transport: httpx.AsyncBaseTransport | None = None
-) -> HttpChannel:
-    """Shopify Admin REST for one shop."""
-    return HttpChannel(
-        "shopify",
-        f"https://{shop_domain}",
-        {"X-Shopify-Access-Token": access_token},
-        transport=transport,
-    )
-
-
-def woocommerce_endpoint(
-    site_url: str,
-    consumer_key: str,
-    consumer_secret: str,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> HttpChannel:
-    """WooCommerce REST v3 with API key basic auth (over HTTPS)."""
-    token = "Basic " + base64.b64encode(f"{consumer_key}:{consumer_secret}".encode()).decode()
-    return HttpChannel(
-        "woocommerce", site_url.rstrip("/"), {"Authorization": token}, transport=transport
-    )

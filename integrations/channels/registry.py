@@ -32,9 +32,9 @@ _PULLED: dict[str, Callable[[dict[str, Any]], ChannelAction]] = {
 }
 
 InventoryBuilder = Callable[[InventoryLevel], ChannelRequest]
+# Marketplaces addressed by SKU. Shopify and WooCommerce stock goes to connected shops by their
+# own item and location ids (`ShopClient.set_stock`).
 INVENTORY: dict[str, InventoryBuilder] = {
-    shopify.CHANNEL: shopify.inventory_request,
-    woocommerce.CHANNEL: woocommerce.inventory_request,
     ebay.CHANNEL: ebay.inventory_request,
     etsy.CHANNEL: etsy.inventory_request,
     walmart.CHANNEL: walmart.inventory_request,

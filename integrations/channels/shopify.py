@@ -1,7 +1,7 @@
 """Shopify: order webhooks in (`orders/create|updated|paid|cancelled`), what they ask of us.
 
-The shop talks to us through the GraphQL Admin API client (`shopify_admin.py`); the REST
-request builders at the bottom remain only for the sandbox channel endpoint and the registry.
+Everything we send back (stock, fulfilments, cancellations, notes) goes through the GraphQL
+Admin API client of a connection (`shopify_admin.py`); Shopify calls its REST Admin API legacy.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from integrations.channels.base import (
     UNMAPPED_SKU,
     CancelOrder,
     ChannelAction,
-    ChannelRequest,
     CreateOrder,
     Ignore,
-    InventoryLevel,
     MappingError,
-    ShipmentNotice,
     address,
     build,
     canonical,
@@ -211,54 +208,3 @@ def _line(index: int, item: dict[str, Any]) -> OrderLine:
             line_id=str(item.get("id") or index + 1), sku=sku, quantity=qty, unit_price=q(unit)
         ),
     )
-
-
-# ---- reverse: what we send back -----------------------------------------------------------------
-
-
-def inventory_request(level: InventoryLevel) -> ChannelRequest:
-    """`POST inventory_levels/set.json`: absolute availability at the Shopify location."""
-    return ChannelRequest(
-        "POST",
-        f"/admin/api/{API_VERSION}/inventory_levels/set.json",
-        {
-            "location_id": _int_or_str(level.location_ref),
-            "inventory_item_id": _int_or_str(level.item_id),
-            "available": level.available,
-        },
-        sku=level.sku,
-    )
-
-
-def fulfilment_request(notice: ShipmentNotice, fulfillment_order_id: str) -> ChannelRequest:
-    """`POST fulfillments.json` for a fulfillment order, with tracking (customer notified)."""
-    return ChannelRequest(
-        "POST",
-        f"/admin/api/{API_VERSION}/fulfillments.json",
-        {
-            "fulfillment": {
-                "line_items_by_fulfillment_order": [
-                    {"fulfillment_order_id": _int_or_str(fulfillment_order_id)}
-                ],
-                "tracking_info": {
-                    "company": notice.carrier,
-                    "number": notice.tracking_number,
-                    "url": notice.tracking_url,
-                },
-                "notify_customer": True,
-            }
-        },
-    )
-
-
-def cancel_request(external_id: str, reason: str = "other") -> ChannelRequest:
-    """`POST orders/{id}/cancel.json` (Shopify reasons: customer, inventory, fraud, other)."""
-    return ChannelRequest(
-        "POST",
-        f"/admin/api/{API_VERSION}/orders/{external_id}/cancel.json",
-        {"reason": reason, "email": True, "restock": False},
-    )
-
-
-def _int_or_str(value: str) -> int | str:
-    return int(value) if value.isdigit() else value

@@ -17,11 +17,8 @@ from integrations.channels.base import (
     UNMAPPED_SKU,
     CancelOrder,
     ChannelAction,
-    ChannelRequest,
     CreateOrder,
     Ignore,
-    InventoryLevel,
-    ShipmentNotice,
     address,
     build,
     canonical,
@@ -185,39 +182,3 @@ def _line(index: int, item: dict[str, Any]) -> OrderLine:
 def _gmt(value: Any) -> str | None:
     """Woo's `date_created_gmt` has no offset; it is UTC by definition."""
     return f"{value}+00:00" if isinstance(value, str) and value else None
-
-
-# ---- reverse: what we send back -----------------------------------------------------------------
-
-
-def inventory_request(level: InventoryLevel) -> ChannelRequest:
-    """`PUT /wp-json/wc/v3/products/{id}`: managed stock with the absolute quantity."""
-    return ChannelRequest(
-        "PUT",
-        f"/wp-json/wc/v3/products/{level.item_id}",
-        {"manage_stock": True, "stock_quantity": level.available},
-        sku=level.sku,
-    )
-
-
-def fulfilment_request(notice: ShipmentNotice) -> ChannelRequest:
-    """A customer-visible order note with the tracking link (Woo core has no tracking field)."""
-    return ChannelRequest(
-        "POST",
-        f"/wp-json/wc/v3/orders/{notice.external_id}/notes",
-        {
-            "note": f"Shipped with {notice.carrier}, tracking {notice.tracking_number}: "
-            f"{notice.tracking_url}",
-            "customer_note": True,
-        },
-    )
-
-
-def complete_request(external_id: str) -> ChannelRequest:
-    """`PUT orders/{id}` status completed, once every shipment has left."""
-    return ChannelRequest("PUT", f"/wp-json/wc/v3/orders/{external_id}", {"status": "completed"})
-
-
-def cancel_request(external_id: str) -> ChannelRequest:
-    """`PUT orders/{id}` status cancelled."""
-    return ChannelRequest("PUT", f"/wp-json/wc/v3/orders/{external_id}", {"status": "cancelled"})
