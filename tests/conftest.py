@@ -285,6 +285,8 @@ async def running_stack(
         time_scale=time_scale,
         return_window_days=return_window_days,
         public_url=overrides.pop("public_url", "http://oms.test"),
+        # Key files (the credential box's, without OMS_PAYLOAD_KEY) stay beside the databases.
+        data_dir=overrides.pop("data_dir", sandbox_file.parent),
         sandbox_warehouse=auto_warehouse,
         **overrides,
     )

@@ -122,6 +122,7 @@ async def test_connect_sync_order_ship_and_stock(loop: tuple[Stack, WooShop]) ->
             and all(any(t in n["note"] for n in o["notes"]) for t in tracking)
         ),
         timeout=60,
+        message=lambda o: str(o and o["notes"]),
     )
     assert any(n["customer_note"] for n in site_order["notes"])
     atp = await _atp(stack, "TSHIRT-M")
@@ -172,3 +173,36 @@ async def test_a_missed_webhook_is_found_by_the_reconciliation_pull(
     assert pulled.status_code == 200, pulled.text
     assert pulled.json()["orders"]["orders"]["accepted"] >= 1
     await eventually(lambda: _order_of(stack, placed["id"]), until=lambda o: bool(o))
+
+
+async def test_a_returned_parcel_tells_the_site_what_to_refund(loop: tuple[Stack, WooShop]) -> None:
+    stack, shop = loop
+    await _connect(stack, shop)
+    placed = shop.place_order([{"sku": "MUG-12OZ", "quantity": 1}], status="processing")
+    order = await eventually(
+        lambda: _order_of(stack, placed["id"]),
+        until=lambda o: o.get("status") == "delivered",
+        timeout=90,
+    )
+    [line] = order["lines"]
+    rma = await stack.post(
+        f"/v1/orders/{order['order_id']}/returns",
+        {"lines": [{"line_id": line["line_id"], "quantity": 1, "reason": "style"}]},
+    )
+    assert rma.status_code in (200, 201), rma.text
+    received = await stack.post(
+        f"/v1/returns/{rma.json()['rma_id']}/receive",
+        {"lines": [{"line_id": line["line_id"], "quantity": 1, "condition": "new"}]},
+    )
+    assert received.status_code in (200, 202), received.text
+    # Paid at the site: the site refunds the customer, and its order says how much (the whole
+    # order came back: the 10.00 mug and its 10.00 shipping).
+    rma_id = rma.json()["rma_id"]
+    await eventually(
+        lambda: _site_order(shop, placed["id"]),
+        until=lambda o: any(
+            rma_id in n["note"] and "refund 20.00 USD" in n["note"] for n in o["notes"]
+        ),
+        timeout=60,
+        message=lambda o: str(o and o["notes"]),
+    )

@@ -58,6 +58,7 @@ class ReturnsDesk:
     ) -> None:
         self._ctx, self._money, self._rules, self._shop = ctx, money, rules, shop
         self.ledger = ctx.s.returns
+        self.owed = Decimal("0")
 
     # ---- the window -------------------------------------------------------------------------
 
@@ -233,6 +234,8 @@ class ReturnsDesk:
             amount = await self._refund_parcel(outcome, authorised)
             if amount > 0:
                 self._shop.refunded(outcome.rma_id, amount)
+            elif self.owed > 0:
+                self._shop.refund_due(outcome.rma_id, self.owed)
         replacements = list(outcome.replacement_shipments)
         for sh in replacements:
             ctx.s.shipments.append(sh)
@@ -293,6 +296,9 @@ class ReturnsDesk:
                 ctx.s.order, refundable, whole_order=whole, refunded_before=pay.refunded
             )
         amount += exchange_difference(ctx.s.order, authorised, exchanged)
+        # What the customer is owed for this parcel: refunded here when we hold the payment; for
+        # an order paid at the shop, the shop refunds it (its note says how much).
+        self.owed = amount
         amount = min(amount, self._money.refundable)
         reference = outcome.rma_id if outcome.parcel <= 1 else f"{outcome.rma_id}:{outcome.parcel}"
         refunded = Decimal("0")

@@ -86,6 +86,15 @@ class ShopLink:
         currency = self._ctx.s.order.currency
         self.noted(rma_id, f"Refunded {amount} {currency} for return {rma_id}")
 
+    def refund_due(self, rma_id: str, amount: Decimal) -> None:
+        """A return came back for an order paid at the shop: the shop refunds the customer."""
+        currency = self._ctx.s.order.currency
+        self.noted(
+            rma_id,
+            f"Return {rma_id} received: refund {amount} {currency} to the customer "
+            "(the order was paid on this shop)",
+        )
+
     def _push(self, ref: act.ActivityRef[Any, Any], inp: Any, what: str, **detail: Any) -> None:
         async def push() -> None:
             try:
