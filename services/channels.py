@@ -39,7 +39,7 @@ from services import connections
 from services import orders as order_service
 from store.channel_tables import ChannelDeadLetter, ChannelDelivery
 from store.dialect import insert_for
-from store.tables import Order, Sku, utcnow
+from store.tables import Order, utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -210,31 +210,21 @@ async def create(
 async def _mapped(
     sessions: async_sessionmaker[AsyncSession], connection_id: str | None, action: CreateOrder
 ) -> CanonicalOrder:
-    """The order with each line's SKU: its own, or its listing's in the connection's map."""
+    """The order with each line's SKU: its listing's in the connection's map (the map is what
+    the shop's stock is pushed by, so it wins), else the line's own."""
     order = action.order
-    if not action.listings and all(x.sku != UNMAPPED_SKU for x in order.lines):
-        return order
-    listed = {x.line_id: action.listings.get(x.line_id) for x in order.lines}
-    mapped: dict[str, str] = {}
-    if connection_id is not None:
+    if connection_id is None or not action.listings:
+        mapped: dict[str, str] = {}
+    else:
         async with sessions() as session:
             mapped = await connections.skus_for_listings(
-                session, connection_id, [v for v in listed.values() if v]
+                session, connection_id, sorted(set(action.listings.values()))
             )
-            known = set(
-                await session.scalars(
-                    select(Sku.sku).where(Sku.sku.in_([x.sku for x in order.lines]))
-                )
-            )
-    else:
-        known = {x.sku for x in order.lines if x.sku != UNMAPPED_SKU}
     lines = []
     for index, line in enumerate(order.lines):
-        listing = listed.get(line.line_id)
-        sku = (
-            mapped.get(listing or "") if line.sku == UNMAPPED_SKU or line.sku not in known else None
-        )
-        if line.sku == UNMAPPED_SKU and sku is None:
+        listing = action.listings.get(line.line_id) or ""
+        sku = mapped.get(listing) or (None if line.sku == UNMAPPED_SKU else line.sku)
+        if sku is None:
             where = f"line_items[{index}].sku"
             if connection_id is None:
                 raise MappingError(
@@ -243,7 +233,7 @@ async def _mapped(
             raise MappingError(
                 where, f"has no SKU and listing {listing!r} is not mapped to one (map it, replay)"
             )
-        lines.append(line.model_copy(update={"sku": sku}) if sku else line)
+        lines.append(line if sku == line.sku else line.model_copy(update={"sku": sku}))
     return order.model_copy(update={"lines": lines})
 
 

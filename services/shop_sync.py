@@ -16,19 +16,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from domain.connections import ConnectionOptions
+from services.schedules import ensure_schedule
 from workflows.shop_sync import ShopSyncInput, ShopSyncResult, ShopSyncWorkflow
 
 log = structlog.get_logger(__name__)
@@ -79,15 +77,7 @@ async def ensure_schedules(
             # A slow pull must not overlap the next (both would read the same window).
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
         )
-        try:
-            await client.create_schedule(sid, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(sid).update(replace)
-        ids.append(sid)
+        ids.append(await ensure_schedule(client, sid, schedule))
     log.info("shop schedules ready", connection_id=connection_id, schedules=ids)
     return ids
 

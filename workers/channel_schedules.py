@@ -11,17 +11,15 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from activities.io import PullInput
 from config.settings import Settings
+from services.schedules import ensure_schedule
 from workflows.channel_pull import ChannelPullWorkflow
 
 log = structlog.get_logger(__name__)
@@ -61,16 +59,7 @@ async def ensure_pull_schedules(
     """Create each account's schedule, or bring an existing one up to date; returns the ids."""
     ids: list[str] = []
     for account in accounts:
-        sid, schedule = schedule_id(account), _schedule(settings, account)
-        try:
-            await client.create_schedule(sid, schedule)
-            log.info("pull schedule created", schedule_id=sid)
-        except ScheduleAlreadyRunningError:
-
-            def replace(_: ScheduleUpdateInput, new: Schedule = schedule) -> ScheduleUpdate:
-                return ScheduleUpdate(schedule=new)
-
-            await client.get_schedule_handle(sid).update(replace)
-            log.info("pull schedule updated", schedule_id=sid)
-        ids.append(sid)
+        ids.append(
+            await ensure_schedule(client, schedule_id(account), _schedule(settings, account))
+        )
     return ids

@@ -9,18 +9,16 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from activities.io import SweepInput
 from config.settings import Settings
 from domain.forecast import ForecastParams
+from services.schedules import ensure_schedule
 from workflows.forecast import ForecastInput, ForecastWorkflow
 from workflows.sweeper import OrderSweepWorkflow, sweep_schedule_id
 
@@ -84,21 +82,3 @@ async def ensure_sweep_schedule(client: Client, settings: Settings) -> str:
     return await ensure_schedule(
         client, sweep_schedule_id(settings.task_queue), sweep_schedule(settings)
     )
-
-
-async def ensure_schedule(
-    client: Client, schedule_id: str, schedule: Schedule, *, trigger: bool = False
-) -> str:
-    """Create a schedule, or update it in place (a schedule ops paused stays paused)."""
-    try:
-        await client.create_schedule(schedule_id, schedule, trigger_immediately=trigger)
-        log.info("schedule created", schedule_id=schedule_id)
-    except ScheduleAlreadyRunningError:
-
-        def replace(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            schedule.state = current.description.schedule.state
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(replace)
-        log.info("schedule updated", schedule_id=schedule_id)
-    return schedule_id
