@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -152,17 +152,10 @@ class ShopActivities:
         """Every mapped SKU's level is (re)set at the shop by the next relay pass."""
         async with self._sessions.begin() as session:
             rows = await connections.mapped_listings(session, connection_id)
-            known = {
-                (r.sku, r.location_ref)
-                for r in await session.scalars(
-                    select(ShopStockLevel).where(ShopStockLevel.connection_id == connection_id)
-                )
-            }
             # Forget what was shown, so the push sets every level rather than skipping it.
-            for sku, location_ref in known:
-                row = await session.get(ShopStockLevel, (connection_id, sku, location_ref))
-                if row is not None:
-                    await session.delete(row)
+            await session.execute(
+                delete(ShopStockLevel).where(ShopStockLevel.connection_id == connection_id)
+            )
             now = utcnow()
             session.add_all(
                 StockChange(sku=s, changed_at=now) for s in {r.sku for r in rows if r.sku}
