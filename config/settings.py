@@ -18,6 +18,8 @@ MIB = 1024 * 1024
 
 
 SERVICES: tuple[ShippingService, ...] = get_args(ShippingService)
+SyncChannel = Literal["amazon", "ebay", "etsy", "walmart"]
+SYNC_CHANNELS: tuple[SyncChannel, ...] = get_args(SyncChannel)
 
 
 class Settings(BaseSettings):
@@ -112,6 +114,20 @@ class Settings(BaseSettings):
     # A location's available units at or under this are flagged low (absent a forecast).
     low_stock_units: int = Field(default=10, ge=0)
 
+    # ---- stock at the channels ----
+    # Take each order's demand off network ATP in the transaction that records it
+    # (store/demand.py); off, ATP drops only when the order's workflow reserves its stock.
+    intake_reservation: bool = True
+    # Marketplaces whose listings get ATP pushes (`OMS_SYNC_CHANNELS=amazon,ebay`, empty for
+    # none); connected shops always get theirs.
+    sync_channels: Annotated[list[SyncChannel], NoDecode] = Field(
+        default_factory=lambda: list(SYNC_CHANNELS)
+    )
+    # Below this many units per selling channel, a SKU's ATP is shared out between the channels
+    # instead of shown whole to each, so together they cannot sell more than exists (each
+    # platform counts its own sales down). 0 never shares.
+    atp_share_below: int = Field(default=0, ge=0)
+
     def database_url_resolved(self) -> str:
         """The database URL, defaulting to a SQLite file in the data dir."""
         if self.database_url:
@@ -137,7 +153,7 @@ class Settings(BaseSettings):
         """Disposition rules handed to each new order (fixed for its lifetime)."""
         return DispositionRules(defective=self.return_defective_disposition)
 
-    @field_validator("ship_to_countries", "shipping_services", mode="before")
+    @field_validator("ship_to_countries", "shipping_services", "sync_channels", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -99,7 +99,9 @@ async def worker_services(
 ) -> AsyncIterator[None]:
     """The loops that run beside a worker: the stock-change relay and the sandbox warehouse."""
     stop = asyncio.Event()
-    relay = StockChangeRelay(sessions, client, settings.task_queue)
+    relay = StockChangeRelay(
+        sessions, client, settings.task_queue, channels=tuple(settings.sync_channels)
+    )
     tasks = [asyncio.create_task(relay.run(stop))]
     if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:
         tasks.append(
