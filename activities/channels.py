@@ -24,7 +24,7 @@ from integrations.channels.endpoints import ChannelEndpoint
 from integrations.channels.pull import Puller
 from integrations.channels.registry import PULL_TOPIC
 from services import channels as ingest
-from store import inventory
+from store import channel_shares, demand, inventory
 from store.channel_tables import (
     ChannelBuffer,
     ChannelCursor,
@@ -126,6 +126,8 @@ class ChannelActivities:
         skus = sorted(inp.enqueued_at)
         async with self._reads() as session:
             stock = await inventory.available_by_location(session, skus)
+            promised = await demand.open_by_sku(session, skus)
+            shared = await channel_shares.share_of(session, inp.channel, skus)
             buffers = await _by_sku(session, ChannelBuffer, inp.channel, [*skus, "*"])
             listings = await _by_sku(session, ChannelListing, inp.channel, skus)
             last = await _by_sku(session, ChannelInventoryLevel, inp.channel, skus)
@@ -136,12 +138,16 @@ class ChannelActivities:
             buffer = buffers.get(sku, default)
             if buffer is not None and not buffer.enabled:
                 continue
-            atp = sum(units for (s, _), units in stock.items() if s == sku)
+            atp = demand.network_atp(
+                sum(units for (s, _), units in stock.items() if s == sku), promised.get(sku, 0)
+            )
             available = channel_atp(
                 atp,
                 buffer.buffer_units if buffer else 0,
                 buffer.buffer_pct if buffer else 0,
             )
+            if sku in shared:  # a scarce SKU: this channel's share, not the whole network's
+                available = min(available, shared[sku])
             previous = last.get(sku)
             if previous is not None and previous.available == available:
                 result.unchanged += 1  # rate limits are precious; the channel already shows it

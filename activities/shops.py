@@ -36,7 +36,7 @@ from integrations.channels.shop import (
 from integrations.channels.shops import ShopFactory, open_shop
 from services import channels as ingest
 from services import connections
-from store import inventory
+from store import channel_shares, demand, inventory
 from store.channel_tables import ChannelBuffer
 from store.connection_tables import ShopStockLevel
 from store.db import readers
@@ -45,7 +45,7 @@ from store.tables import StockChange, utcnow
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 # Inventory syncs of connections run under this channel key (`conn:<connection id>`).
-CONNECTION_PREFIX = "conn:"
+CONNECTION_PREFIX = channel_shares.CONNECTION_PREFIX
 # A pull reads back this far before the last one, so an order updated while it ran is seen.
 PULL_OVERLAP = timedelta(minutes=5)
 
@@ -213,6 +213,8 @@ class ShopActivities:
                     if r.sku in inp.enqueued_at
                 ]
                 stock = await inventory.available_by_location(session, skus)
+                promised = await demand.open_by_sku(session, skus)
+                shared = await channel_shares.share_of(session, inp.channel, skus)
                 buffers = await _buffers(session, conn.channel, [*skus, "*"])
                 shown = {
                     (r.sku, r.location_ref): r.available
@@ -238,17 +240,31 @@ class ShopActivities:
                 buffer = buffers.get(sku, buffers.get("*"))
                 if buffer is not None and not buffer.enabled:
                     continue
-                for ref, ours in places.items():
-                    atp = sum(
+                # Units promised at intake come off the shop's places, largest first; a
+                # shared-out SKU shows at most the shop's share over all its places.
+                owed = promised.get(sku, 0)
+                cap = shared.get(sku)
+                by_place = {
+                    ref: sum(
                         u
                         for (s, loc), u in stock.items()
                         if s == sku and (ours is None or loc in ours)
                     )
+                    for ref, ours in places.items()
+                }
+                for ref in sorted(by_place, key=lambda r: (-by_place[r], r)):
+                    taken = min(owed, by_place[ref])
+                    by_place[ref] -= taken
+                    owed -= taken
+                for ref in places:
                     available = channel_atp(
-                        atp,
+                        by_place[ref],
                         buffer.buffer_units if buffer else 0,
                         buffer.buffer_pct if buffer else 0,
                     )
+                    if cap is not None:
+                        available = min(available, cap)
+                        cap -= available
                     if shown.get((sku, ref)) == available:
                         result.unchanged += 1
                         continue

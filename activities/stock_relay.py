@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from activities.channels import DEFAULT_SYNC_CHANNELS, StockSyncUnavailable, notify_stock_changed
 from activities.shops import sync_key
+from services import stock_shares
 from store.connection_tables import ChannelConnection
 from store.db import readers
 from store.tables import StockChange
@@ -49,10 +50,12 @@ class StockChangeRelay:
         channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
         batch: int = BATCH,
         interval_s: float = INTERVAL_S,
+        share_below: int = 0,
     ) -> None:
         self._sessions, self._client, self._task_queue = sessions, client, task_queue
         self._reads = readers(sessions)
         self._channels, self._batch, self._interval_s = channels, batch, interval_s
+        self._share_below = share_below
 
     async def relay_once(self) -> int:
         """Relay the oldest batch; returns how many rows it took (0 when the outbox is empty)."""
@@ -75,6 +78,8 @@ class StockChangeRelay:
                 select(ChannelConnection.connection_id).where(ChannelConnection.status == "active")
             )
             shops = [sync_key(c) for c in connected]
+        # Scarce SKUs get their channel shares before any channel hears of the change.
+        await stock_shares.reshare(self._sessions, list(since), self._channels, self._share_below)
         await notify_stock_changed(
             self._client,
             since.keys(),

@@ -25,7 +25,9 @@ from domain.order_state import OrderState
 from domain.timings import OrderInput
 from domain.validation import address_problems
 from services.search import search_columns
+from store import channel_shares, demand
 from store.db import readers
+from store.demand import Wanted
 from store.dialect import insert_for
 from store.tables import Location, Order, OrderLine, Sku
 from workflows.order.workflow import OrderWorkflow
@@ -123,6 +125,17 @@ async def submit(
             session.add_all(
                 OrderLine(order_id=order_id, line_id=x.line_id, sku=x.sku, quantity=x.quantity)
                 for x in order.lines
+            )
+            if settings.intake_reservation:
+                # Network ATP drops now, before the workflow runs (store/demand.py).
+                wanted = [Wanted(x.line_id, x.sku, x.quantity) for x in order.lines]
+                short = await demand.take_at_intake(session, order_id, wanted)
+                if short:
+                    log.info("order short at intake", short={x.sku: x.quantity for x in short})
+            await channel_shares.count_sale(
+                session,
+                channel_shares.selling_key(order.channel, connection_id),
+                [(x.sku, x.quantity) for x in order.lines],
             )
             row: Order | None = Order(**values)  # what was just stored; no read needed
         else:

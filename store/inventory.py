@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.errors import InsufficientStock as InsufficientStock
+from store import demand
 from store.tables import Backorder, Location, Reservation, StockChange, StockLevel, StockMovement
 
 # The reservation path is the hottest write of a flash sale: its statements are built once,
@@ -179,6 +180,7 @@ async def reserve(session: AsyncSession, order_id: str, holds: Sequence[Hold]) -
     short: list[Hold] = []
     moves: list[Move] = []
     claim = _CLAIM[session.get_bind().dialect.name]
+    promised = await demand.open_for_order(session, order_id)
     for hold in sorted(holds, key=lambda h: (h.sku, h.location_id, h.line_id, h.hold_id)):
         params = {
             "b_order_id": order_id,
@@ -191,7 +193,17 @@ async def reserve(session: AsyncSession, order_id: str, holds: Sequence[Hold]) -
         if (await session.execute(claim, params)).first() is None:
             continue  # already held: a retry of this reservation
         fresh = hold.quantity - await _take_waiting(session, order_id, hold)
+        converted = 0
+        if promised.get(hold.line_id):  # units promised at intake become this hold
+            converted = await demand.consume(
+                session, order_id, hold.line_id, hold.sku, hold.quantity
+            )
+            promised[hold.line_id] -= converted
         if fresh <= 0:
+            continue
+        # Units beyond the order's own promise may not be another order's promise.
+        if fresh > converted and not await demand.free_covers(session, hold.sku, fresh - converted):
+            short.append(hold)
             continue
         taken = await session.execute(_TAKE, {**params, "b_quantity": fresh})
         if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -366,6 +378,10 @@ async def release(
     The freed units go first to lines waiting for them (`serve_waiting`). With `leave_queue`
     the order also leaves the backorder queue (it ended, or what it waited for was cancelled).
     """
+    if leave_queue:
+        # The order's open lines are dropped: their intake promise goes back first (before any
+        # level row is locked, in the lock order intake and reservations use).
+        await demand.return_open(session, order_id)
     cond = [Reservation.order_id == order_id, Reservation.status == "held"]
     if location_ids:
         cond.append(Reservation.location_id.in_(list(location_ids)))

@@ -17,9 +17,14 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.order_state import OrderSnapshot
+from store import demand
 from store import events as event_store
 from store.tables import Order, OrderShipment
 
+# Statuses after which an order reserves nothing more (demand still open goes back).
+_ENDED = frozenset(
+    {"shipped", "delivered", "completed", "cancelled", "failed", "returned", "partially_returned"}
+)
 # Snapshots per transaction: bounds a transaction's size (and SQLite's write lock).
 MAX_BATCH = 200
 
@@ -69,6 +74,8 @@ async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> No
         ],
     )
     await _index_shipments(session, snapshots)
+    # An order that has shipped everything, or ended, keeps no intake promise.
+    await demand.return_for_orders(session, [s.order_id for s in snapshots if s.status in _ENDED])
     for s in snapshots:
         if s.ship_to is not None:
             row = await session.get(Order, s.order_id)

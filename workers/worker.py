@@ -100,7 +100,11 @@ async def worker_services(
     """The loops that run beside a worker: the stock-change relay and the sandbox warehouse."""
     stop = asyncio.Event()
     relay = StockChangeRelay(
-        sessions, client, settings.task_queue, channels=tuple(settings.sync_channels)
+        sessions,
+        client,
+        settings.task_queue,
+        channels=tuple(settings.sync_channels),
+        share_below=settings.atp_share_below,
     )
     tasks = [asyncio.create_task(relay.run(stop))]
     if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import store.analytics_tables
 import store.channel_tables
 import store.connection_tables
+import store.demand_tables
 import store.returns_tables
 import store.security_tables
 import store.tables

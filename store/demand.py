@@ -1,0 +1,241 @@
+"""Network demand: orders take units off network ATP at intake; reservations convert them.
+
+Network ATP of a SKU = the available units of its active locations - the units promised at
+intake and not yet reserved (`sku_demand.open_units`). Every statement that changes the
+promise takes the SKU's `sku_demand` row first (FOR UPDATE on PostgreSQL; SQLite has one
+writer), then reads the locations, so each sees the others' committed work and none can
+promise a unit twice. Each order line's promise is one `order_demand` row whose `open_units`
+only goes down (reserved, or returned once when the order ends), so nothing is returned twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.demand_tables import OrderDemand, SkuDemand
+from store.dialect import insert_for
+from store.tables import Location, StockChange, StockLevel
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Units of one order line."""
+
+    line_id: str
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """Units of an order line network ATP could not cover at intake."""
+
+    line_id: str
+    sku: str
+    quantity: int
+
+
+async def _lock(session: AsyncSession, sku: str, *, create: bool) -> int | None:
+    """Take the SKU's demand row (creating it when asked); its open units, None if absent."""
+    if create:
+        insert_fn = insert_for(session)
+        await session.execute(
+            insert_fn(SkuDemand).values(sku=sku, open_units=0).on_conflict_do_nothing()
+        )
+    value = await session.scalar(
+        select(SkuDemand.open_units).where(SkuDemand.sku == sku).with_for_update()
+    )
+    return None if value is None else int(value)
+
+
+async def _location_atp(session: AsyncSession, sku: str) -> int:
+    """Available units of the SKU over active locations (a location short counts as 0)."""
+    atp = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    total = await session.scalar(
+        select(func.coalesce(func.sum(_at_least_zero(session, atp)), 0))
+        .join(Location, Location.location_id == StockLevel.location_id)
+        .where(StockLevel.sku == sku, Location.active.is_(True))
+    )
+    return int(total or 0)
+
+
+def _at_least_zero(session: AsyncSession, value: Any) -> Any:
+    """max(value, 0) per row: SQLite's two-argument max, PostgreSQL's greatest."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.max(value, 0)
+    return func.greatest(value, 0)
+
+
+async def take_at_intake(
+    session: AsyncSession, order_id: str, lines: Sequence[Wanted]
+) -> list[Uncovered]:
+    """Promise each line what network ATP covers, in the caller's (order-recording)
+    transaction; returns what was not covered (those units backorder when the order routes).
+
+    SKUs are locked in name order, so two multi-line orders cannot deadlock.
+    """
+    by_sku: dict[str, list[Wanted]] = defaultdict(list)
+    for line in lines:
+        by_sku[line.sku].append(line)
+    rows: list[dict[str, object]] = []
+    short: list[Uncovered] = []
+    changed: list[dict[str, str]] = []
+    for sku in sorted(by_sku):
+        open_units = await _lock(session, sku, create=True) or 0
+        left = max(0, await _location_atp(session, sku) - open_units)
+        promised = 0
+        for line in by_sku[sku]:
+            covered = min(line.quantity, left)
+            left -= covered
+            promised += covered
+            if covered < line.quantity:
+                short.append(Uncovered(line.line_id, sku, line.quantity - covered))
+            rows.append(
+                {
+                    "order_id": order_id,
+                    "line_id": line.line_id,
+                    "sku": sku,
+                    "wanted": line.quantity,
+                    "covered": covered,
+                    "open_units": covered,
+                    "status": "open" if covered else "short",
+                }
+            )
+        if promised:
+            await session.execute(
+                update(SkuDemand)
+                .where(SkuDemand.sku == sku)
+                .values(open_units=SkuDemand.open_units + promised, updated_at=func.now())
+            )
+            changed.append({"sku": sku})
+    if rows:
+        await session.execute(insert(OrderDemand), rows)
+    if changed:  # network ATP dropped: the channels hear of it through the outbox
+        await session.execute(insert(StockChange), changed)
+    return short
+
+
+async def open_for_order(session: AsyncSession, order_id: str) -> dict[str, int]:
+    """line_id -> units promised at intake and still open."""
+    rows = await session.execute(
+        select(OrderDemand.line_id, OrderDemand.open_units).where(
+            OrderDemand.order_id == order_id, OrderDemand.open_units > 0
+        )
+    )
+    return {line_id: int(units) for line_id, units in rows.all()}
+
+
+async def consume(session: AsyncSession, order_id: str, line_id: str, sku: str, units: int) -> int:
+    """A reservation of `units` for the line turns up to that much of its promise into the
+    hold; returns the units converted (the rest must come out of free network stock)."""
+    await _lock(session, sku, create=False)
+    row = await session.scalar(
+        select(OrderDemand)
+        .where(OrderDemand.order_id == order_id, OrderDemand.line_id == line_id)
+        .with_for_update()
+    )
+    if row is None or row.open_units <= 0:
+        return 0
+    converted = min(row.open_units, units)
+    row.open_units -= converted
+    if row.open_units == 0:
+        row.status = "reserved"
+    await session.execute(
+        update(SkuDemand)
+        .where(SkuDemand.sku == sku)
+        .values(open_units=SkuDemand.open_units - converted, updated_at=func.now())
+    )
+    await session.flush()
+    return converted
+
+
+async def free_covers(session: AsyncSession, sku: str, units: int) -> bool:
+    """Whether `units` more can leave the locations without breaking other orders' promises
+    (takes the SKU's lock, held until the caller commits)."""
+    open_units = await _lock(session, sku, create=False)
+    if not open_units:
+        return True  # nothing promised: the location's own check is the whole check
+    return await _location_atp(session, sku) - open_units >= units
+
+
+async def return_open(
+    session: AsyncSession, order_id: str, line_ids: Iterable[str] = ()
+) -> dict[str, int]:
+    """Give back what the order (or its `line_ids`) still has promised; sku -> units returned.
+
+    Exactly once: a returned row has no open units left, so a retry or a second end path
+    returns nothing.
+    """
+    cond = [OrderDemand.order_id == order_id]
+    wanted = list(line_ids)
+    if wanted:
+        cond.append(OrderDemand.line_id.in_(wanted))
+    return await _return(session, cond)
+
+
+async def return_for_orders(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
+    """`return_open` for many orders at once (the projection of orders that ended)."""
+    if not order_ids:
+        return {}
+    return await _return(session, [OrderDemand.order_id.in_(sorted(set(order_ids)))])
+
+
+async def _return(session: AsyncSession, cond: list[Any]) -> dict[str, int]:
+    # Lock the SKUs first, in name order (as intake does), then the rows: no deadlock.
+    skus = sorted(
+        set(
+            await session.scalars(
+                select(OrderDemand.sku).where(*cond, OrderDemand.open_units > 0).distinct()
+            )
+        )
+    )
+    if not skus:
+        return {}
+    for sku in skus:
+        await _lock(session, sku, create=False)
+    rows = list(
+        await session.scalars(
+            select(OrderDemand).where(*cond, OrderDemand.open_units > 0).with_for_update()
+        )
+    )
+    returned: dict[str, int] = defaultdict(int)
+    for row in rows:
+        returned[row.sku] += row.open_units
+        row.open_units, row.status = 0, "returned"
+    for sku in sorted(returned):
+        await session.execute(
+            update(SkuDemand)
+            .where(SkuDemand.sku == sku)
+            .values(open_units=SkuDemand.open_units - returned[sku], updated_at=func.now())
+        )
+    if returned:
+        await session.execute(insert(StockChange), [{"sku": s} for s in sorted(returned)])
+    await session.flush()
+    return dict(returned)
+
+
+async def open_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, int]:
+    """sku -> units promised at intake and not yet reserved (absent: none)."""
+    rows = await session.execute(
+        select(SkuDemand.sku, SkuDemand.open_units).where(
+            SkuDemand.sku.in_(list(skus)), SkuDemand.open_units > 0
+        )
+    )
+    return {sku: int(units) for sku, units in rows.all()}
+
+
+def network_atp(location_atp: int, promised: int) -> int:
+    """What the network can still promise: never below zero."""
+    return max(0, location_atp - promised)
+
+
+async def network_atp_locked(session: AsyncSession, sku: str) -> int:
+    """Network ATP of `sku` under its demand lock (held until the caller commits)."""
+    open_units = await _lock(session, sku, create=True) or 0
+    return network_atp(await _location_atp(session, sku), open_units)
