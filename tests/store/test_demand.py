@@ -98,9 +98,7 @@ async def test_every_end_returns_the_open_promise_exactly_once(
     await _seed(migrated_engine, 10)
     sessions = session_factory(migrated_engine)
     async with sessions.begin() as session:
-        await demand.take_at_intake(
-            session, "o1", [Wanted("1", "HOT", 2), Wanted("2", "HOT", 3)]
-        )
+        await demand.take_at_intake(session, "o1", [Wanted("1", "HOT", 2), Wanted("2", "HOT", 3)])
         await demand.take_at_intake(session, "o2", [Wanted("1", "HOT", 4)])
     assert await _network(migrated_engine) == 1
     async with sessions.begin() as session:  # o1 cancelled: its stock released, queue left
