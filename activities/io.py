@@ -308,7 +308,9 @@ class InventorySyncInput(BaseModel):
     channel: str
     burst: int = Field(default=10, ge=1)
     per_second: float = Field(default=1.0, gt=0)
-    window_s: float = Field(default=2.0, ge=0)
+    # Long enough to gather a burst's changes into one push, short enough that a channel
+    # hears of a sale within a second (the flash-sale target).
+    window_s: float = Field(default=0.25, ge=0)
     # Carried across continue-as-new: what is queued and the bucket's level.
     pending: dict[str, datetime] = Field(default_factory=dict)
     tokens: float | None = None

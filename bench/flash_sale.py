@@ -22,7 +22,7 @@ from store.tables import Sku, StockLevel
 LOCATION = "WH-EAST"
 
 
-async def _stock_flash_skus(stack: Stack, skus: list[str], units: int) -> None:
+async def stock_flash_skus(stack: Stack, skus: list[str], units: int) -> None:
     async with stack.sessions.begin() as session:
         for sku in skus:
             session.add(Sku(sku=sku, name=f"Flash {sku}", weight_grams=200, price=Decimal("9")))
@@ -43,7 +43,7 @@ async def run_flash_sale(
     """`n` orders round-robin over 3 SKUs with `stock_per_sku` units each."""
     run = uuid.uuid4().hex[:6].upper()
     skus = [f"FLASH-{run}-{x}" for x in "ABC"]
-    await _stock_flash_skus(stack, skus, stock_per_sku)
+    await stock_flash_skus(stack, skus, stock_per_sku)
     prefix = f"f{run.lower()}-"
     bodies = [order_body(f"{prefix}{i}", skus[i % 3]) for i in range(n)]
     started = time.perf_counter()

@@ -21,6 +21,10 @@ class Params:
     flash_n: int
     flash_stock: int
     timeout_s: float
+    # The channel sale: buyers at `sale_rate` per second over three marketplaces.
+    sale_buyers: int = 600
+    sale_rate: float = 50.0
+    sale_units: int = 100
     routing_lines: tuple[int, ...] = (1, 5, 20)
     routing_locations: tuple[int, ...] = (10, 100, 500)
     seed: int = 7
@@ -44,6 +48,9 @@ PRESETS: dict[str, Params] = {
         flash_n=8,
         flash_stock=2,
         timeout_s=40,
+        sale_buyers=30,
+        sale_rate=20.0,
+        sale_units=6,
         routing_lines=(1, 5),
         routing_locations=(10, 100),
     ),

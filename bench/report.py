@@ -22,6 +22,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("ingest_vs_raw", _fmt(r.get("ingest_vs_raw")), "ratio"),
         ("reservation_vs_raw", _fmt(r.get("reservation_vs_raw")), "ratio (geomean of dbs)"),
         ("oversold", _fmt(r.get("oversold")), "units (must be 0)"),
+        ("channel_oversold", _fmt(r.get("channel_oversold")), "orders (intake reservation on)"),
+        ("atp_lag_p99_s", _fmt(r.get("atp_lag_p99_s")), "s (target < 1)"),
     ]
     if floor := r.get("floor"):
         out.append(("floor", _fmt(floor["per_s"]), f"workflows/s ({len(floor['steps'])} steps)"))
@@ -47,6 +49,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     if f := r.get("flash_sale"):
         out.append(("flash drain", _fmt(f["drain_s"]), f"s for {f['orders']} orders"))
         out.append(("flash oversold", _fmt(f["oversold"]), "units"))
+    if sale := r.get("channel_sale"):
+        for side, v in sale.items():
+            out.append((f"sale {side} oversold", _fmt(v["channel_oversold"]), "orders"))
+            out.append(
+                (f"sale {side} atp lag p50/p99", f"{v['atp_lag_p50_s']}/{v['atp_lag_p99_s']}", "s")
+            )
+            out.append((f"sale {side} drain", _fmt(v["drain_s"]), "s"))
     if lag := r.get("channel_lag"):
         out.append(("channel lag p50/p99", f"{lag['p50_ms']}/{lag['p99_ms']}", "ms"))
     out.append(("elapsed", _fmt(r.get("elapsed_s")), "s"))

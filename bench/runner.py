@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.channel_lag import run_channel_lag, settle
+from bench.channel_sale import CHANNELS, run_channel_sale
 from bench.experiments import apply_before
 from bench.flash_sale import run_flash_sale
 from bench.ingest import run_ingest
@@ -19,7 +20,9 @@ from bench.stack import StackOptions, open_stack
 from bench.stats import ratio
 from bench.throughput import chain, order_plan, run_floor, run_pipeline
 
-PHASES = ("routing", "reservations", "floor", "shape", "pipeline", "ingest", "flash")
+# Units per selling channel under which the OMS shares a SKU out (OMS_ATP_SHARE_BELOW).
+SHARE_BELOW = 50
+PHASES = ("routing", "reservations", "floor", "shape", "pipeline", "ingest", "flash", "sale")
 
 
 @dataclass
@@ -50,8 +53,12 @@ async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
                 params.reserve_stock,
                 params.reserve_clients,
             )
-    if want & {"floor", "shape", "pipeline", "ingest", "flash"}:
-        async with open_stack(opts.stack) as stack:
+    if want & {"floor", "shape", "pipeline", "ingest", "flash", "sale"}:
+        # The sale's marketplaces are the ones pushed to; a SKU under SHARE_BELOW units per
+        # channel is shared out between them (no phase but the sale has so little stock).
+        async with open_stack(
+            opts.stack, sync_channels=list(CHANNELS), atp_share_below=SHARE_BELOW
+        ) as stack:
             c = params.concurrency
             # One real order first: it warms every cache and its history gives the plans.
             plan = await order_plan(stack)
@@ -78,6 +85,16 @@ async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
                 results["flash_sale"] = await run_flash_sale(
                     stack, params.flash_n, params.flash_stock, c, params.timeout_s
                 )
+            if "sale" in want:
+                await settle(stack)
+                results["channel_sale"] = await run_channel_sale(
+                    stack,
+                    params.sale_buyers,
+                    params.sale_rate,
+                    params.sale_units,
+                    params.timeout_s,
+                    params.seed,
+                )
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     return summarize(results)
 
@@ -88,6 +105,8 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     shape = results.get("shape")
     ingest, res = results.get("ingest"), results.get("reservations")
     flash = results.get("flash_sale")
+    sale = (results.get("channel_sale") or {}).get("with_intake")
+    sale_off = (results.get("channel_sale") or {}).get("without_intake")
     headline: dict[str, Any] = {
         "pipeline_vs_floor": _ratio_of(pipeline, floor),
         # pipeline_vs_floor = shape_vs_floor x pipeline_vs_shape: Temporal's charge for the
@@ -102,6 +121,13 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         if res
         else {},
         "oversold": (res["oversold"] if res else 0) + (flash["oversold"] if flash else 0),
+        # Orders the channels accepted that the OMS could not cover, and the same sale with
+        # intake reservation off; how long a stock change took to reach the channels.
+        "channel_oversold": sale["channel_oversold"] if sale else 0,
+        "channel_oversold_without_intake": sale_off["channel_oversold"] if sale_off else None,
+        "atp_lag_p50_s": sale["atp_lag_p50_s"] if sale else None,
+        "atp_lag_p99_s": sale["atp_lag_p99_s"] if sale else None,
+        "intake_to_reserved_p99_s": sale["intake_to_reserved_p99_s"] if sale else None,
         "floor_per_s": floor["per_s"] if floor else None,
         "shape_per_s": shape["per_s"] if shape else None,
         "pipeline_per_s": pipeline["per_s"] if pipeline else None,
