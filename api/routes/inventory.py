@@ -15,6 +15,7 @@ from api.deps import SessionDep, SessionsDep, TemporalDep, require
 from api.errors import ApiError
 from domain.atp import atp, channel_atp
 from services import inventory as stock
+from store import demand
 from store.channel_tables import ChannelBuffer
 from store.tables import Location, Sku, StockLevel
 
@@ -35,6 +36,10 @@ class InventoryView(BaseModel):
     sku: str
     available: int
     locations: list[LocationStock]
+    # Units promised to orders at intake that no location holds for them yet, and what the
+    # network can still promise after them (what the channels are shown).
+    promised: int = 0
+    network_available: int = 0
     channel: str | None = None
     # What the channel may sell: `available` less its buffer (only with `?channel=`).
     channel_available: int | None = None
@@ -98,7 +103,15 @@ async def inventory_view(session: SessionDep, sku: str) -> InventoryView:
         )
         for lv in levels
     ]
-    return InventoryView(sku=sku, available=sum(r.available for r in rows), locations=rows)
+    available = sum(r.available for r in rows)
+    promised = (await demand.open_by_sku(session, [sku])).get(sku, 0)
+    return InventoryView(
+        sku=sku,
+        available=available,
+        locations=rows,
+        promised=promised,
+        network_available=demand.network_atp(available, promised),
+    )
 
 
 @router.get(
@@ -128,7 +141,10 @@ async def get_inventory(
     buffer = buffers.get(sku) or buffers.get("*")
     units, pct = (buffer.buffer_units, buffer.buffer_pct) if buffer else (0, 0)
     return view.model_copy(
-        update={"channel": channel, "channel_available": channel_atp(view.available, units, pct)}
+        update={
+            "channel": channel,
+            "channel_available": channel_atp(view.network_available, units, pct),
+        }
     )
 
 

@@ -25,6 +25,11 @@ KEYS = {
     "routing",
     "flash_sale",
     "channel_lag",
+    "channel_sale",
+    "channel_oversold",
+    "channel_oversold_without_intake",
+    "atp_lag_p99_s",
+    "intake_to_reserved_p99_s",
 }
 
 
@@ -33,7 +38,7 @@ def test_tiny_bench_reports_every_key_and_never_oversells() -> None:
     argv = [sys.executable, "-m", "bench.cli", "--tiny", "--json"]
     postgres = os.environ.get("OMS_TEST_POSTGRES_URL")
     argv += ["--postgres-url", postgres] if postgres else ["--no-postgres"]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert KEYS <= result.keys()
@@ -45,5 +50,10 @@ def test_tiny_bench_reports_every_key_and_never_oversells() -> None:
     assert set(result["floor"]["steps"]) == {"A"}
     assert result["shape"]["steps"] == plan["steps"] and "C" in plan["steps"]
     assert result["flash_sale"]["settled"] == result["flash_sale"]["orders"]
+    # Every buyer was either sold to or turned away; what was sold reached the OMS once.
+    for side in result["channel_sale"].values():
+        assert sum(side["accepted"].values()) + sum(side["refused"].values()) == side["buyers"]
+        assert sum(side["statuses"].values()) == sum(side["accepted"].values())
+    assert result["channel_oversold"] == 0
     for db in result["reservations"]["databases"].values():
         assert db.get("oversold", 0) == 0
