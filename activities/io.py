@@ -311,10 +311,13 @@ class InventorySyncInput(BaseModel):
     # Long enough to gather a burst's changes into one push, short enough that a channel
     # hears of a sale within a second (the flash-sale target).
     window_s: float = Field(default=0.25, ge=0)
-    # Carried across continue-as-new: what is queued and the bucket's level.
+    # Carried across continue-as-new: what is queued and the bucket's level, and what the
+    # `state` query shows (a run on the dev server lasts only ~60 events).
     pending: dict[str, datetime] = Field(default_factory=dict)
     tokens: float | None = None
     refilled_at: datetime | None = None
+    pushes: int = 0
+    last_pushed: dict[str, int] = Field(default_factory=dict)
 
     @classmethod
     def for_channel(cls, channel: str, **overrides: object) -> InventorySyncInput:

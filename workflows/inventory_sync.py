@@ -30,6 +30,8 @@ PUSH = workflow.ActivityConfig(
 )
 # Continue-as-new even if the server never suggests it, so replays stay cheap.
 MAX_HISTORY = 2_000
+# The most recent levels the `state` query carries into the next run (the rest are in the store).
+CARRIED_LEVELS = 1_000
 
 
 class SyncState(BaseModel):
@@ -52,8 +54,8 @@ class InventorySyncWorkflow:
         self._pending: dict[str, datetime] = dict(inp.pending)
         self._tokens = float(inp.burst if inp.tokens is None else inp.tokens)
         self._refilled_at = inp.refilled_at
-        self._pushes = 0
-        self._last: dict[str, int] = {}
+        self._pushes = inp.pushes
+        self._last: dict[str, int] = dict(inp.last_pushed)
 
     @workflow.signal
     def stock_changed(self, change: StockChanged) -> None:
@@ -94,6 +96,8 @@ class InventorySyncWorkflow:
                     "pending": self._pending,
                     "tokens": self._tokens,
                     "refilled_at": self._refilled_at,
+                    "pushes": self._pushes,
+                    "last_pushed": dict(list(self._last.items())[-CARRIED_LEVELS:]),
                 }
             )
         )
@@ -136,4 +140,6 @@ class InventorySyncWorkflow:
             return
         self._tokens -= len(result.pushed)
         self._pushes += 1
-        self._last.update(result.pushed)
+        for sku, level in result.pushed.items():
+            self._last.pop(sku, None)  # newest last, so the carried tail is the most recent
+            self._last[sku] = level
