@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from sandbox.tables import SandboxLabel, SandboxPaymentAuthorization, SandboxPaymentOperation
 from tests.conftest import Stack, canonical_order, security_stack
+from tests.e2e.demand_invariants import AtpWatch, demand_problems
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,7 +107,9 @@ async def run_chaos(stack: Stack, log_path: Path, orders: int, kills: int, seed:
     rng = random.Random(seed)
     worker = WorkerProcess(stack, log_path)
     accepted: list[dict[str, str]] = []
+    watch = AtpWatch(stack)
     try:
+        await watch.__aenter__()
         await worker.start()
         for i in range(kills):
             # Orders keep arriving throughout, so kills land in every step of the process.
@@ -127,8 +130,12 @@ async def run_chaos(stack: Stack, log_path: Path, orders: int, kills: int, seed:
             for a in accepted
         ]
     finally:
+        await watch.__aexit__()
         await worker.stop()
     assert worker.kills == kills
+    assert watch.samples and not watch.breaches, watch.breaches[:5]
+    # Ended orders hold no promise; each SKU's total equals its open lines (returned once).
+    assert await demand_problems(stack) == []
     tail = log_path.read_text(errors="replace")[-2000:]
     for accepted_order, view in zip(accepted, views, strict=True):
         assert view["status"] == "completed", (view["status"], view.get("failure_reason"), tail)

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from sandbox.tables import SandboxLabel
 from store.tables import StockLevel
 from tests.conftest import Stack, canonical_order, security_stack
+from tests.e2e.demand_invariants import AtpWatch, demand_problems
 from tests.e2e.test_chaos import WorkerProcess
 from tests.helpers import eventually
 from tests.workflows.test_order_workflow import labels as labels_of
@@ -126,12 +127,13 @@ async def test_kills_during_cancels_reroutes_and_partial_receipts(
     await worker.start()
     killer = asyncio.create_task(keep_killing(worker, done, seed=20261202))
     try:
-        outcomes = await asyncio.gather(
-            cancel_one(stack),
-            cancel_one(stack),
-            reroute_one(stack),
-            return_in_two_parcels(stack),
-        )
+        async with AtpWatch(stack) as watch:
+            outcomes = await asyncio.gather(
+                cancel_one(stack),
+                cancel_one(stack),
+                reroute_one(stack),
+                return_in_two_parcels(stack),
+            )
     finally:
         done.set()
         await killer
@@ -140,6 +142,9 @@ async def test_kills_during_cancels_reroutes_and_partial_receipts(
         for outcome in outcomes:
             await check(stack, outcome)
         await eventually(lambda: _balanced(stack, before), timeout=60)
+        assert watch.samples and not watch.breaches, watch.breaches[:5]
+        # Cancelled, rerouted and returned orders: every promise returned exactly once.
+        await eventually(lambda: demand_problems(stack), until=lambda p: p == [], timeout=30)
     finally:
         await worker.stop()
     assert worker.kills >= 1
