@@ -127,6 +127,7 @@ pull_channel_orders: ActivityRef[io.PullInput, io.PullResult] = ref(
 push_inventory: ActivityRef[io.PushInventoryInput, io.PushInventoryResult] = ref(
     "push_inventory", io.PushInventoryInput, io.PushInventoryResult
 )
+settle_changes: ActivityRef[float, None] = ref("settle_changes", float, None)
 compute_forecasts: ActivityRef[io.ComputeForecastsInput, io.ComputeForecastsResult] = ref(
     "compute_forecasts", io.ComputeForecastsInput, io.ComputeForecastsResult
 )
@@ -182,6 +183,7 @@ ALL: tuple[ActivityRef[Any, Any], ...] = (
     *ORDER_ACTIVITIES,
     pull_channel_orders,
     push_inventory,
+    settle_changes,
     compute_forecasts,
     sync_shop,
 )

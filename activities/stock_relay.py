@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import delete, select
@@ -51,12 +51,15 @@ class StockChangeRelay:
         channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
         batch: int = BATCH,
         interval_s: float = INTERVAL_S,
-        share_below: int = 0,
+        share_below: int | Callable[[], int] = 0,
     ) -> None:
         self._sessions, self._client, self._task_queue = sessions, client, task_queue
         self._reads = readers(sessions)
         self._channels, self._batch, self._interval_s = channels, batch, interval_s
-        self._share_below = share_below
+        self._share_below = share_below if callable(share_below) else lambda: share_below
+        # sku -> when to share it out again (a channel was selling; held in memory: a restart
+        # forgets it until the SKU's stock next changes, which only delays a rebalance)
+        self._recheck: dict[str, datetime] = {}
 
     async def relay_once(self) -> int:
         """Relay the oldest batch; returns how many rows it took (0 when the outbox is empty)."""
@@ -68,11 +71,16 @@ class StockChangeRelay:
                     .limit(self._batch)
                 )
             ).all()
-        if not rows:
-            return 0
         since: dict[str, datetime] = {}
         for _, sku, changed_at in rows:
             since.setdefault(sku, changed_at)  # oldest first: the lag counts from here
+        # Shares that waited for a selling channel to go quiet: their time has come.
+        now = datetime.now(UTC)
+        due = {s: at for s, at in self._recheck.items() if at <= now}
+        for sku in due:
+            since.setdefault(sku, now)
+        if not since:
+            return 0
         async with self._reads() as session:
             # Connected shops come and go: each pass tells the ones connected now.
             connected = await session.scalars(
@@ -80,7 +88,9 @@ class StockChangeRelay:
             )
             shops = [sync_key(c) for c in connected]
         # Scarce SKUs get their channel shares before any channel hears of the change.
-        await stock_shares.reshare(self._sessions, list(since), self._channels, self._share_below)
+        later = await stock_shares.reshare(
+            self._sessions, list(since), self._channels, self._share_below()
+        )
         await notify_stock_changed(
             self._client,
             since.keys(),
@@ -88,10 +98,15 @@ class StockChangeRelay:
             channels=[*self._channels, *shops],
             since=since,
         )
-        async with self._sessions.begin() as session:
-            await session.execute(
-                delete(StockChange).where(StockChange.id.in_([row_id for row_id, *_ in rows]))
-            )
+        for sku, at in due.items():  # told; kept if the relay fails before here
+            if self._recheck.get(sku) == at:
+                del self._recheck[sku]
+        self._recheck.update(later)
+        if rows:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    delete(StockChange).where(StockChange.id.in_([row_id for row_id, *_ in rows]))
+                )
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -4,8 +4,8 @@ Each simulated channel behaves like a platform with tracked inventory: it sells 
 the level it holds is above zero, counts its own sales down, and holds whatever level the
 OMS's last push set (an absolute set). Buyers arrive at a steady rate at a random channel.
 `channel_oversold` counts the orders the channels accepted that the OMS could not cover
-(backordered once the pipeline drained). The same sale runs with intake reservation off,
-on the same stack, as the comparison.
+(backordered, or cancelled as such, once the pipeline drained). The same sale runs again
+with intake reservation off, and with shares off too, on the same stack, as the comparison.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ async def _sale(
         "accepted": accepted,
         "refused": refused,
         "statuses": counts,
-        "channel_oversold": counts.get("backordered", 0),
+        # Buyers never cancel here: a cancelled order is a backorder the OMS gave up on.
+        "channel_oversold": counts.get("backordered", 0) + counts.get("cancelled", 0),
         "atp_lag_p50_s": percentile(platforms.lags_s, 50),
         "atp_lag_p99_s": percentile(platforms.lags_s, 99),
         "intake_to_reserved_p99_s": await _intake_to_reserved_p99(stack, prefix),
@@ -155,13 +156,19 @@ async def _intake_to_reserved_p99(stack: Stack, prefix: str) -> float:
 async def run_channel_sale(
     stack: Stack, buyers: int, rate: float, units: int, timeout_s: float, seed: int
 ) -> dict[str, Any]:
-    """The sale with intake reservation (as configured), then without it, side by side."""
-    with_intake = await _sale(stack, buyers, rate, units, timeout_s, seed)
-    # The API reads this setting per request: switching it shows what the same sale does
-    # when stock is taken only once each order's workflow reserves it.
-    stack.settings.intake_reservation = False
+    """The sale as configured (intake reservation and shares on), then with intake
+    reservation off, then with shares off too (every channel shown the whole network's ATP,
+    as before either existed), side by side on the same stack."""
+    settings = stack.settings
+    share_below = settings.atp_share_below
+    out = {"with_intake": await _sale(stack, buyers, rate, units, timeout_s, seed)}
+    # The API reads intake_reservation per request and the relay reads the share threshold
+    # each pass, so the same stack shows what each one prevents.
     try:
-        without = await _sale(stack, buyers, rate, units, timeout_s, seed)
+        settings.intake_reservation = False
+        out["without_intake"] = await _sale(stack, buyers, rate, units, timeout_s, seed)
+        settings.atp_share_below = 0
+        out["without_intake_or_shares"] = await _sale(stack, buyers, rate, units, timeout_s, seed)
     finally:
-        stack.settings.intake_reservation = True
-    return {"with_intake": with_intake, "without_intake": without}
+        settings.intake_reservation, settings.atp_share_below = True, share_below
+    return out

@@ -23,6 +23,11 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
         ("reservation_vs_raw", _fmt(r.get("reservation_vs_raw")), "ratio (geomean of dbs)"),
         ("oversold", _fmt(r.get("oversold")), "units (must be 0)"),
         ("channel_oversold", _fmt(r.get("channel_oversold")), "orders (intake reservation on)"),
+        (
+            "  without intake or shares",
+            _fmt(r.get("channel_oversold_without_shares")),
+            "orders (every channel shown all ATP)",
+        ),
         ("atp_lag_p99_s", _fmt(r.get("atp_lag_p99_s")), "s (target < 1)"),
     ]
     if floor := r.get("floor"):

@@ -107,6 +107,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     flash = results.get("flash_sale")
     sale = (results.get("channel_sale") or {}).get("with_intake")
     sale_off = (results.get("channel_sale") or {}).get("without_intake")
+    sale_bare = (results.get("channel_sale") or {}).get("without_intake_or_shares")
     headline: dict[str, Any] = {
         "pipeline_vs_floor": _ratio_of(pipeline, floor),
         # pipeline_vs_floor = shape_vs_floor x pipeline_vs_shape: Temporal's charge for the
@@ -122,9 +123,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         else {},
         "oversold": (res["oversold"] if res else 0) + (flash["oversold"] if flash else 0),
         # Orders the channels accepted that the OMS could not cover, and the same sale with
-        # intake reservation off; how long a stock change took to reach the channels.
+        # intake reservation off, then with shares off too; how long a stock change took to
+        # reach the channels.
         "channel_oversold": sale["channel_oversold"] if sale else 0,
         "channel_oversold_without_intake": sale_off["channel_oversold"] if sale_off else None,
+        "channel_oversold_without_shares": sale_bare["channel_oversold"] if sale_bare else None,
         "atp_lag_p50_s": sale["atp_lag_p50_s"] if sale else None,
         "atp_lag_p99_s": sale["atp_lag_p99_s"] if sale else None,
         "intake_to_reserved_p99_s": sale["intake_to_reserved_p99_s"] if sale else None,

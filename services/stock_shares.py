@@ -4,11 +4,13 @@ the stock-change relay before it tells the channels' syncs, so each push carries
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.allocation import share_out, shares_apply
+from domain.allocation import QUIET_S, share_out, shares_apply
 from store import channel_shares, demand
+from store.tables import utcnow
 
 
 async def reshare(
@@ -16,12 +18,19 @@ async def reshare(
     skus: Sequence[str],
     marketplaces: Sequence[str],
     share_below: int,
-) -> None:
+) -> dict[str, datetime]:
     """New shares for `skus` whose stock changed (one short transaction per SKU, under the
     SKU's demand lock, so intake and other relays see them whole). A SKU that is no longer
-    scarce loses its shares and is shown whole again."""
-    if share_below <= 0:
-        return
+    scarce loses its shares and is shown whole again.
+
+    Returns the SKUs whose shares wait for a selling channel to go quiet, with when to look
+    again (nothing may change in stock by then, so the caller must come back itself).
+    """
+    recheck: dict[str, datetime] = {}
+    if share_below <= 0:  # sharing off (or switched off): every channel is shown the whole
+        async with sessions.begin() as session:
+            await channel_shares.drop_shares(session, skus)
+        return recheck
     for sku in sorted(set(skus)):
         async with sessions.begin() as session:
             atp = await demand.network_atp_locked(session, sku)
@@ -31,6 +40,12 @@ async def reshare(
                 if held:
                     await channel_shares.set_shares(session, sku, {})
                 continue
-            new = share_out(atp, channels, held)
+            now = utcnow()
+            sold = await channel_shares.last_sold(session, sku)
+            selling = {c for c, at in sold.items() if (now - at).total_seconds() < QUIET_S}
+            new = share_out(atp, channels, held, selling)
             if new != held:
                 await channel_shares.set_shares(session, sku, new)
+            if selling and share_out(atp, channels, held) != new:
+                recheck[sku] = max(sold[c] for c in selling) + timedelta(seconds=QUIET_S)
+    return recheck

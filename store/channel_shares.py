@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.channel_tables import ChannelInventoryLevel
 from store.connection_tables import ChannelConnection, ShopListingRow, ShopStockLevel
 from store.demand_tables import ChannelAllocation
+from store.tables import utcnow
 
 # The sync key of a connected shop's stock pushes (activities/shops.py uses the same).
 CONNECTION_PREFIX = "conn:"
@@ -36,7 +38,8 @@ async def count_sale(session: AsyncSession, key: str, lines: Iterable[tuple[str,
                 units=func.max(ChannelAllocation.units - units, 0)
                 if _sqlite(session)
                 else func.greatest(ChannelAllocation.units - units, 0),
-                updated_at=func.now(),
+                sold_at=utcnow(),
+                updated_at=utcnow(),
             )
         )
         if key.startswith(CONNECTION_PREFIX):
@@ -96,12 +99,18 @@ async def selling_channels(
 
 async def shares(session: AsyncSession, sku: str) -> dict[str, int]:
     """channel -> its share of `sku` (empty: the SKU is not shared out)."""
-    rows = await session.execute(
-        select(ChannelAllocation.channel, ChannelAllocation.units).where(
-            ChannelAllocation.sku == sku
-        )
+    return {a.channel: a.units for a in await _allocations(session, sku)}
+
+
+async def last_sold(session: AsyncSession, sku: str) -> dict[str, datetime]:
+    """channel -> when its last sale of `sku` was counted against its share."""
+    return {a.channel: a.sold_at for a in await _allocations(session, sku) if a.sold_at is not None}
+
+
+async def _allocations(session: AsyncSession, sku: str) -> list[ChannelAllocation]:
+    return list(
+        await session.scalars(select(ChannelAllocation).where(ChannelAllocation.sku == sku))
     )
-    return {channel: int(units) for channel, units in rows.all()}
 
 
 async def share_of(session: AsyncSession, key: str, skus: Sequence[str]) -> dict[str, int]:
@@ -114,11 +123,19 @@ async def share_of(session: AsyncSession, key: str, skus: Sequence[str]) -> dict
     return {sku: int(units) for sku, units in rows.all()}
 
 
+async def drop_shares(session: AsyncSession, skus: Sequence[str]) -> None:
+    """No shares for these SKUs: shown whole to every channel."""
+    await session.execute(delete(ChannelAllocation).where(ChannelAllocation.sku.in_(list(skus))))
+
+
 async def set_shares(session: AsyncSession, sku: str, new: Mapping[str, int]) -> None:
-    """Replace the SKU's shares (no rows: shown whole to every channel again)."""
+    """Replace the SKU's shares (no rows: shown whole to every channel again); each channel
+    keeps when it last sold."""
+    sold = await last_sold(session, sku)
     await session.execute(delete(ChannelAllocation).where(ChannelAllocation.sku == sku))
     if new:
         session.add_all(
-            ChannelAllocation(channel=c, sku=sku, units=u) for c, u in sorted(new.items())
+            ChannelAllocation(channel=c, sku=sku, units=u, sold_at=sold.get(c))
+            for c, u in sorted(new.items())
         )
         await session.flush()

@@ -62,4 +62,7 @@ class ChannelAllocation(Base):
     channel: Mapped[str] = mapped_column(String(80), primary_key=True)
     sku: Mapped[str] = mapped_column(String(64), primary_key=True)
     units: Mapped[int] = mapped_column(Integer)
+    # The channel's last sale counted here: while recent, its share is left alone (a push
+    # would erase the sales still on their way to the OMS).
+    sold_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, nullable=False)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.channels import DEFAULT_SYNC_CHANNELS, ChannelActivities
+from activities.channels import DEFAULT_SYNC_CHANNELS, ChannelActivities, settle_changes
 from activities.forecasting import ForecastingActivities
 from activities.inventory import InventoryActivities
 from activities.notifications import NotificationActivities
@@ -137,6 +137,7 @@ def activities_for(
     return [
         channels.pull_channel_orders,
         channels.push_inventory,
+        settle_changes,
         forecasting.compute_forecasts,
         orders.validate_order,
         orders.validate_address,

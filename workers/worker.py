@@ -104,7 +104,8 @@ async def worker_services(
         client,
         settings.task_queue,
         channels=tuple(settings.sync_channels),
-        share_below=settings.atp_share_below,
+        # read each pass: the threshold can change while the worker runs (the bench does)
+        share_below=lambda: settings.atp_share_below,
     )
     tasks = [asyncio.create_task(relay.run(stop))]
     if settings.sandbox_warehouse and integrations.sandbox_warehouse is not None:

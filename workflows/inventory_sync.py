@@ -28,6 +28,9 @@ PUSH = workflow.ActivityConfig(
         non_retryable_error_types=["UnknownChannel"],
     ),
 )
+# The window as a local activity: precise, and only a marker in the history.
+SETTLE = workflow.LocalActivityConfig(start_to_close_timeout=timedelta(seconds=10))
+SETTLE_PATCH = "sync-window-local-activity"
 # Continue-as-new even if the server never suggests it, so replays stay cheap.
 MAX_HISTORY = 2_000
 # The most recent levels the `state` query carries into the next run (the rest are in the store).
@@ -86,7 +89,10 @@ class InventorySyncWorkflow:
             if not self._pending:
                 break
             if inp.window_s > 0:
-                await workflow.sleep(inp.window_s)
+                if workflow.patched(SETTLE_PATCH):
+                    await act.settle_changes.run_local(inp.window_s, SETTLE)
+                else:
+                    await workflow.sleep(inp.window_s)
             await self._take_token()
             await self._push(self._next_batch())
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -28,6 +28,7 @@ KEYS = {
     "channel_sale",
     "channel_oversold",
     "channel_oversold_without_intake",
+    "channel_oversold_without_shares",
     "atp_lag_p99_s",
     "intake_to_reserved_p99_s",
 }

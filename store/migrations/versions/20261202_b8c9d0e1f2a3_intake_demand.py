@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(80), primary_key=True),
         sa.Column("sku", sa.String(64), primary_key=True),
         sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("sold_at", UTC_TIME, nullable=True),
         sa.Column("updated_at", UTC_TIME, nullable=False),
         sa.CheckConstraint("units >= 0", name="allocation_nonneg"),
     )
