@@ -81,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--shopify-secret", default=None)
     sim.add_argument("--woocommerce-secret", default=None)
+    flash = sim.add_argument_group(
+        "flash sale",
+        "--flash-sale: buyers at marketplaces with tracked inventory (each sells only while the "
+        "quantity the OMS last pushed it, counted down by its own sales, is above zero); "
+        "--rate is buyers per second; needs --key; prints a JSON report",
+    )
+    flash.add_argument("--flash-sale", action="store_true", help="run a flash sale instead")
+    flash.add_argument("--sku", default=None, help="the SKU on sale (stocked, synced)")
+    flash.add_argument("--buyers", type=int, default=600)
+    flash.add_argument(
+        "--channels", default="amazon,ebay,walmart", help="comma-separated marketplaces"
+    )
     return parser
 
 
@@ -111,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
         )
         return asyncio.run(run_up(opts, settings))
+    if args.command == "simulate" and args.flash_sale:
+        from workers.flash_sale import main as flash_main
+
+        return flash_main(args, settings)
     if args.command == "simulate":
         from workers.simulate import main as simulate_main
 
