@@ -20,6 +20,8 @@ MIB = 1024 * 1024
 SERVICES: tuple[ShippingService, ...] = get_args(ShippingService)
 SyncChannel = Literal["amazon", "ebay", "etsy", "walmart"]
 SYNC_CHANNELS: tuple[SyncChannel, ...] = get_args(SyncChannel)
+# Platforms that accept (and charge for) an order before the OMS hears of it.
+CHANNELS_THAT_TAKE_ORDERS = (*SYNC_CHANNELS, "shopify", "woocommerce")
 
 
 class Settings(BaseSettings):
@@ -127,6 +129,10 @@ class Settings(BaseSettings):
     # instead of shown whole to each, so together they cannot sell more than exists (each
     # platform counts its own sales down). 0 never shares.
     atp_share_below: int = Field(default=0, ge=0)
+    # Channels whose orders are refused (409, nothing recorded) when intake cannot cover every
+    # line, instead of backordered: a web checkout or a call centre can tell the buyer now.
+    # Not the marketplaces or shops: they took the order (and payment) before we heard of it.
+    refuse_short_channels: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     def database_url_resolved(self) -> str:
         """The database URL, defaulting to a SQLite file in the data dir."""
@@ -153,11 +159,28 @@ class Settings(BaseSettings):
         """Disposition rules handed to each new order (fixed for its lifetime)."""
         return DispositionRules(defective=self.return_defective_disposition)
 
-    @field_validator("ship_to_countries", "shipping_services", "sync_channels", mode="before")
+    @field_validator(
+        "ship_to_countries",
+        "shipping_services",
+        "sync_channels",
+        "refuse_short_channels",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("refuse_short_channels")
+    @classmethod
+    def _refusable(cls, value: list[str]) -> list[str]:
+        taken = sorted(set(value) & set(CHANNELS_THAT_TAKE_ORDERS))
+        if taken:
+            raise ValueError(
+                f"{', '.join(taken)} took the order before the OMS heard of it: it can be "
+                "backordered or cancelled, not refused"
+            )
         return value
 
     @field_validator("ship_to_countries")

@@ -77,6 +77,12 @@ class Refused(DomainError):
     code = "refused"
 
 
+class OutOfStock(Refused):
+    """The channel refuses orders the network cannot cover (OMS_REFUSE_SHORT_CHANNELS)."""
+
+    code = "out_of_stock"
+
+
 class AlreadyExists(DomainError):
     """Creating something whose id is taken."""
 

@@ -19,7 +19,14 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config.settings import Settings
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
-from domain.errors import INPUT_ERRORS, AlreadyExists, InvalidInput, NotFound, Refused
+from domain.errors import (
+    INPUT_ERRORS,
+    AlreadyExists,
+    InvalidInput,
+    NotFound,
+    OutOfStock,
+    Refused,
+)
 from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from domain.order_state import OrderState
 from domain.timings import OrderInput
@@ -27,7 +34,7 @@ from domain.validation import address_problems
 from services.search import search_columns
 from store import channel_shares, demand
 from store.db import readers
-from store.demand import Wanted
+from store.demand import Uncovered, Wanted
 from store.dialect import insert_for
 from store.tables import Location, Order, OrderLine, Sku
 from workflows.order.workflow import OrderWorkflow
@@ -76,6 +83,18 @@ async def check_catalogue(session: AsyncSession, order: CanonicalOrder) -> None:
             raise InvalidInput(
                 f"unknown SKU {line.sku!r}", f"lines[{index}].sku", code="unknown_sku"
             )
+
+
+def _out_of_stock(order: CanonicalOrder, short: list[Uncovered]) -> OutOfStock:
+    """The refusal, naming the first line the network cannot cover."""
+    index = {line.line_id: i for i, line in enumerate(order.lines)}
+    first = min(short, key=lambda x: index.get(x.line_id, 0))
+    wanted = order.lines[index.get(first.line_id, 0)].quantity
+    return OutOfStock(
+        f"{first.sku}: {wanted} wanted, {wanted - first.quantity} available across the network"
+        f" (channel {order.channel!r} refuses orders stock cannot cover)",
+        f"lines[{index.get(first.line_id, 0)}].quantity",
+    )
 
 
 async def submit(
@@ -130,6 +149,8 @@ async def submit(
                 # Network ATP drops now, before the workflow runs (store/demand.py).
                 wanted = [Wanted(x.line_id, x.sku, x.quantity) for x in order.lines]
                 short = await demand.take_at_intake(session, order_id, wanted)
+                if short and order.channel in settings.refuse_short_channels:
+                    raise _out_of_stock(order, short)  # rolls the whole intake back
                 if short:
                     log.info("order short at intake", short={x.sku: x.quantity for x in short})
             await channel_shares.count_sale(
