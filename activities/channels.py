@@ -228,6 +228,7 @@ async def notify_stock_changed(
     task_queue: str,
     channels: Sequence[str] = DEFAULT_SYNC_CHANNELS,
     since: Mapping[str, datetime] | None = None,
+    urgent: Iterable[str] = (),
 ) -> None:
     """Queue an availability push of `skus` to every channel (signal-with-start per channel).
 
@@ -237,7 +238,12 @@ async def notify_stock_changed(
     wanted = sorted(set(skus))
     if not wanted:
         return
-    change = io.StockChanged(skus=wanted, at=datetime.now(UTC), since=dict(since or {}))
+    change = io.StockChanged(
+        skus=wanted,
+        at=datetime.now(UTC),
+        since=dict(since or {}),
+        urgent=sorted(set(urgent) & set(wanted)),
+    )
 
     async def queue(channel: str) -> str | None:
         try:

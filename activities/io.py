@@ -288,6 +288,9 @@ class StockChanged(BaseModel):
     at: datetime
     # When each SKU first changed, where known (the relay batches older changes): honest lag.
     since: dict[str, datetime] = Field(default_factory=dict)
+    # Scarce SKUs (shared out between channels): pushed before the rest when the rate limit
+    # makes SKUs queue, as the last units are the ones a channel must not oversell.
+    urgent: list[str] = Field(default_factory=list)
 
 
 # Documented limits, as (burst, sustained calls per second): Shopify REST is a leaky bucket of
@@ -318,6 +321,7 @@ class InventorySyncInput(BaseModel):
     refilled_at: datetime | None = None
     pushes: int = 0
     last_pushed: dict[str, int] = Field(default_factory=dict)
+    urgent: list[str] = Field(default_factory=list)
 
     @classmethod
     def for_channel(cls, channel: str, **overrides: object) -> InventorySyncInput:

@@ -88,7 +88,7 @@ class StockChangeRelay:
             )
             shops = [sync_key(c) for c in connected]
         # Scarce SKUs get their channel shares before any channel hears of the change.
-        later = await stock_shares.reshare(
+        reshared = await stock_shares.reshare(
             self._sessions, list(since), self._channels, self._share_below()
         )
         await notify_stock_changed(
@@ -97,11 +97,12 @@ class StockChangeRelay:
             task_queue=self._task_queue,
             channels=[*self._channels, *shops],
             since=since,
+            urgent=reshared.scarce,
         )
         for sku, at in due.items():  # told; kept if the relay fails before here
             if self._recheck.get(sku) == at:
                 del self._recheck[sku]
-        self._recheck.update(later)
+        self._recheck.update(reshared.recheck)
         if rows:
             async with self._sessions.begin() as session:
                 await session.execute(

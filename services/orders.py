@@ -31,12 +31,13 @@ from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from domain.order_state import OrderState
 from domain.timings import OrderInput
 from domain.validation import address_problems
+from services.intake_writer import writer_for
 from services.search import search_columns
-from store import channel_shares, demand
+from store import channel_shares
 from store.db import readers
 from store.demand import Uncovered, Wanted
-from store.dialect import insert_for
-from store.tables import Location, Order, OrderLine, Sku
+from store.intake import Intake
+from store.tables import Location, Order, Sku
 from workflows.order.workflow import OrderWorkflow
 from workflows.sweeper import sweep_schedule_id
 
@@ -136,31 +137,20 @@ async def submit(
     # A read: checked before the write transaction, so it holds no write lock meanwhile.
     async with readers(sessions)() as session:
         await check_catalogue(session, order)
-    async with sessions.begin() as session:
-        insert = insert_for(session)
-        result = await session.execute(insert(Order).values(values).on_conflict_do_nothing())
-        created = result.rowcount == 1  # type: ignore[attr-defined]
-        if created:
-            session.add_all(
-                OrderLine(order_id=order_id, line_id=x.line_id, sku=x.sku, quantity=x.quantity)
-                for x in order.lines
-            )
-            if settings.intake_reservation:
-                # Network ATP drops now, before the workflow runs (store/demand.py).
-                wanted = [Wanted(x.line_id, x.sku, x.quantity) for x in order.lines]
-                short = await demand.take_at_intake(session, order_id, wanted)
-                if short and order.channel in settings.refuse_short_channels:
-                    raise _out_of_stock(order, short)  # rolls the whole intake back
-                if short:
-                    log.info("order short at intake", short={x.sku: x.quantity for x in short})
-            await channel_shares.count_sale(
-                session,
-                channel_shares.selling_key(order.channel, connection_id),
-                [(x.sku, x.quantity) for x in order.lines],
-            )
-            row: Order | None = Order(**values)  # what was just stored; no read needed
-        else:
-            row = await session.get(Order, order_id)
+    intake = Intake(
+        values=values,
+        lines=[Wanted(x.line_id, x.sku, x.quantity) for x in order.lines],
+        # Network ATP drops now, before the workflow runs (store/demand.py).
+        take_demand=settings.intake_reservation,
+        refuse_short=order.channel in settings.refuse_short_channels,
+        selling_key=channel_shares.selling_key(order.channel, connection_id),
+    )
+    recorded = await writer_for(sessions).record(intake)  # batched with concurrent intakes
+    if recorded.refused:
+        raise _out_of_stock(order, recorded.short)
+    if recorded.short:
+        log.info("order short at intake", short={x.sku: x.quantity for x in recorded.short})
+    created, row = recorded.created, recorded.row
     if row is None:  # same (channel, external id) is stored under its own id: cannot happen
         raise AlreadyExists("order exists under another id")
     # The workflow's first projection marks the row: until then a repeat starts it again

@@ -7,12 +7,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.channel_tables import ChannelInventoryLevel
 from store.connection_tables import ChannelConnection, ShopListingRow, ShopStockLevel
 from store.demand_tables import ChannelAllocation
+from store.dialect import at_least_zero
 from store.tables import utcnow
 
 # The sync key of a connected shop's stock pushes (activities/shops.py uses the same).
@@ -27,27 +28,58 @@ def selling_key(channel: str, connection_id: str | None) -> str:
 async def count_sale(session: AsyncSession, key: str, lines: Iterable[tuple[str, int]]) -> None:
     """The channel sold these units and counted them down itself: so does the OMS, for its
     share and for the level it last showed there (so no push repeats, or races, the count)."""
-    sold: dict[str, int] = defaultdict(int)
-    for sku, quantity in lines:
-        sold[sku] += quantity
-    for sku, units in sorted(sold.items()):
+    await count_sales(session, [(key, sku, units) for sku, units in lines])
+
+
+async def count_sales(session: AsyncSession, sales: Iterable[tuple[str, str, int]]) -> None:
+    """`count_sale` for many (channel key, sku, units) at once: one read per table for all
+    of them, a write only where a share or a shown level exists."""
+    sold: dict[tuple[str, str], int] = defaultdict(int)
+    for key, sku, units in sales:
+        sold[(key, sku)] += units
+    if not sold:
+        return
+    keys = sorted({key for key, _ in sold})
+    skus = sorted({sku for _, sku in sold})
+    now = utcnow()
+    held = await session.execute(
+        select(ChannelAllocation.channel, ChannelAllocation.sku).where(
+            ChannelAllocation.channel.in_(keys), ChannelAllocation.sku.in_(skus)
+        )
+    )
+    for key, sku in sorted(held.all()):
+        if units := sold.get((key, sku), 0):  # atomic: another process may count too
+            await session.execute(
+                update(ChannelAllocation)
+                .where(ChannelAllocation.channel == key, ChannelAllocation.sku == sku)
+                .values(
+                    units=at_least_zero(session, ChannelAllocation.units - units),
+                    sold_at=now,
+                    updated_at=now,
+                )
+            )
+    marketplaces = [k for k in keys if not k.startswith(CONNECTION_PREFIX)]
+    shown = (
         await session.execute(
-            update(ChannelAllocation)
-            .where(ChannelAllocation.channel == key, ChannelAllocation.sku == sku)
-            .values(
-                units=func.max(ChannelAllocation.units - units, 0)
-                if _sqlite(session)
-                else func.greatest(ChannelAllocation.units - units, 0),
-                sold_at=utcnow(),
-                updated_at=utcnow(),
+            select(ChannelInventoryLevel.channel, ChannelInventoryLevel.sku).where(
+                ChannelInventoryLevel.channel.in_(marketplaces),
+                ChannelInventoryLevel.sku.in_(skus),
             )
         )
+        if marketplaces
+        else None
+    )
+    for key, sku in sorted(shown.all() if shown is not None else []):
+        if units := sold.get((key, sku), 0):
+            await session.execute(
+                update(ChannelInventoryLevel)
+                .where(ChannelInventoryLevel.channel == key, ChannelInventoryLevel.sku == sku)
+                .values(available=at_least_zero(session, ChannelInventoryLevel.available - units))
+            )
+    for (key, sku), units in sorted(sold.items()):
         if key.startswith(CONNECTION_PREFIX):
             await _count_shop(session, key.removeprefix(CONNECTION_PREFIX), sku, units)
-        else:
-            row = await session.get(ChannelInventoryLevel, (key, sku))
-            if row is not None:
-                row.available = max(0, row.available - units)
+    await session.flush()
 
 
 async def _count_shop(session: AsyncSession, connection_id: str, sku: str, units: int) -> None:
@@ -66,10 +98,6 @@ async def _count_shop(session: AsyncSession, connection_id: str, sku: str, units
         taken = min(units, row.available)
         row.available -= taken
         units -= taken
-
-
-def _sqlite(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
 
 
 async def selling_channels(
@@ -121,6 +149,14 @@ async def share_of(session: AsyncSession, key: str, skus: Sequence[str]) -> dict
         )
     )
     return {sku: int(units) for sku, units in rows.all()}
+
+
+async def any_shares(session: AsyncSession, skus: Sequence[str]) -> bool:
+    """Whether any of these SKUs is shared out now."""
+    found = await session.scalar(
+        select(ChannelAllocation.sku).where(ChannelAllocation.sku.in_(list(skus))).limit(1)
+    )
+    return found is not None
 
 
 async def drop_shares(session: AsyncSession, skus: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.demand_tables import OrderDemand, SkuDemand
-from store.dialect import insert_for
+from store.dialect import at_least_zero, insert_for
 from store.tables import Location, StockChange, StockLevel
 
 
@@ -58,67 +58,119 @@ async def _location_atp(session: AsyncSession, sku: str) -> int:
     """Available units of the SKU over active locations (a location short counts as 0)."""
     atp = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
     total = await session.scalar(
-        select(func.coalesce(func.sum(_at_least_zero(session, atp)), 0))
+        select(func.coalesce(func.sum(at_least_zero(session, atp)), 0))
         .join(Location, Location.location_id == StockLevel.location_id)
         .where(StockLevel.sku == sku, Location.active.is_(True))
     )
     return int(total or 0)
 
 
-def _at_least_zero(session: AsyncSession, value: Any) -> Any:
-    """max(value, 0) per row: SQLite's two-argument max, PostgreSQL's greatest."""
-    if session.get_bind().dialect.name == "sqlite":
-        return func.max(value, 0)
-    return func.greatest(value, 0)
-
-
 async def take_at_intake(
     session: AsyncSession, order_id: str, lines: Sequence[Wanted]
 ) -> list[Uncovered]:
     """Promise each line what network ATP covers, in the caller's (order-recording)
-    transaction; returns what was not covered (those units backorder when the order routes).
+    transaction; returns what was not covered (those units backorder when the order routes)."""
+    left = await lock_network(session, {line.sku for line in lines})
+    taken = cover(order_id, lines, left)
+    await record_promises(session, [taken])
+    return taken.short
 
-    SKUs are locked in name order, so two multi-line orders cannot deadlock.
-    """
-    by_sku: dict[str, list[Wanted]] = defaultdict(list)
-    for line in lines:
-        by_sku[line.sku].append(line)
-    rows: list[dict[str, object]] = []
-    short: list[Uncovered] = []
-    changed: list[dict[str, str]] = []
-    for sku in sorted(by_sku):
-        open_units = await _lock(session, sku, create=True) or 0
-        left = max(0, await _location_atp(session, sku) - open_units)
-        promised = 0
-        for line in by_sku[sku]:
-            covered = min(line.quantity, left)
-            left -= covered
-            promised += covered
-            if covered < line.quantity:
-                short.append(Uncovered(line.line_id, sku, line.quantity - covered))
-            rows.append(
-                {
-                    "order_id": order_id,
-                    "line_id": line.line_id,
-                    "sku": sku,
-                    "wanted": line.quantity,
-                    "covered": covered,
-                    "open_units": covered,
-                    "status": "open" if covered else "short",
-                }
-            )
-        if promised:
+
+@dataclass
+class Promise:
+    """What intake promised one order: its `order_demand` rows and what it could not cover."""
+
+    order_id: str
+    rows: list[dict[str, Any]]
+    short: list[Uncovered]
+    promised: dict[str, int]
+
+
+async def lock_network(session: AsyncSession, skus: Iterable[str]) -> dict[str, int]:
+    """Lock the SKUs' demand rows (in name order, so two intakes cannot deadlock; creating
+    them) and return what the network can still promise of each, until the caller commits."""
+    wanted = sorted(set(skus))
+    if not wanted:
+        return {}
+    await session.execute(
+        insert_for(session)(SkuDemand)
+        .values([{"sku": sku, "open_units": 0} for sku in wanted])
+        .on_conflict_do_nothing()
+    )
+    open_units: dict[str, Any] = dict(
+        (
             await session.execute(
-                update(SkuDemand)
-                .where(SkuDemand.sku == sku)
-                .values(open_units=SkuDemand.open_units + promised, updated_at=func.now())
+                select(SkuDemand.sku, SkuDemand.open_units)
+                .where(SkuDemand.sku.in_(wanted))
+                .order_by(SkuDemand.sku)
+                .with_for_update()
             )
-            changed.append({"sku": sku})
+        ).all()
+    )
+    atp = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
+    available: dict[str, Any] = dict(
+        (
+            await session.execute(
+                select(StockLevel.sku, func.sum(at_least_zero(session, atp)))
+                .join(Location, Location.location_id == StockLevel.location_id)
+                .where(StockLevel.sku.in_(wanted), Location.active.is_(True))
+                .group_by(StockLevel.sku)
+            )
+        ).all()
+    )
+    return {
+        sku: max(0, int(available.get(sku) or 0) - int(open_units.get(sku) or 0)) for sku in wanted
+    }
+
+
+def cover(order_id: str, lines: Sequence[Wanted], left: dict[str, int]) -> Promise:
+    """Promise the lines what `left` (sku -> promisable units) covers, taking it from `left`."""
+    taken = Promise(order_id, [], [], defaultdict(int))
+    for line in sorted(lines, key=lambda x: x.sku):
+        covered = min(line.quantity, max(0, left.get(line.sku, 0)))
+        left[line.sku] = left.get(line.sku, 0) - covered
+        taken.promised[line.sku] += covered
+        if covered < line.quantity:
+            taken.short.append(Uncovered(line.line_id, line.sku, line.quantity - covered))
+        taken.rows.append(
+            {
+                "order_id": order_id,
+                "line_id": line.line_id,
+                "sku": line.sku,
+                "wanted": line.quantity,
+                "covered": covered,
+                "open_units": covered,
+                "status": "open" if covered else "short",
+            }
+        )
+    return taken
+
+
+def give_back(taken: Promise, left: dict[str, int]) -> None:
+    """Undo `cover` (an order refused before it was recorded)."""
+    for sku, units in taken.promised.items():
+        left[sku] += units
+
+
+async def record_promises(session: AsyncSession, promises: Sequence[Promise]) -> None:
+    """Write the promises (one statement per table, one update per SKU promised) and tell
+    the channels, through the outbox, that network ATP dropped."""
+    rows = [row for p in promises for row in p.rows]
+    promised: dict[str, int] = defaultdict(int)
+    for p in promises:
+        for sku, units in p.promised.items():
+            promised[sku] += units
     if rows:
         await session.execute(insert(OrderDemand), rows)
-    if changed:  # network ATP dropped: the channels hear of it through the outbox
-        await session.execute(insert(StockChange), changed)
-    return short
+    changed = sorted(sku for sku, units in promised.items() if units)
+    for sku in changed:
+        await session.execute(
+            update(SkuDemand)
+            .where(SkuDemand.sku == sku)
+            .values(open_units=SkuDemand.open_units + promised[sku], updated_at=func.now())
+        )
+    if changed:
+        await session.execute(insert(StockChange), [{"sku": sku} for sku in changed])
 
 
 async def open_for_order(session: AsyncSession, order_id: str) -> dict[str, int]:

@@ -31,6 +31,7 @@ PUSH = workflow.ActivityConfig(
 # The window as a local activity: precise, and only a marker in the history.
 SETTLE = workflow.LocalActivityConfig(start_to_close_timeout=timedelta(seconds=10))
 SETTLE_PATCH = "sync-window-local-activity"
+URGENT_PATCH = "sync-urgent-first"
 # Continue-as-new even if the server never suggests it, so replays stay cheap.
 MAX_HISTORY = 2_000
 # The most recent levels the `state` query carries into the next run (the rest are in the store).
@@ -59,12 +60,14 @@ class InventorySyncWorkflow:
         self._refilled_at = inp.refilled_at
         self._pushes = inp.pushes
         self._last: dict[str, int] = dict(inp.last_pushed)
+        self._urgent: set[str] = set(inp.urgent)
 
     @workflow.signal
     def stock_changed(self, change: StockChanged) -> None:
         """Queue SKUs; a SKU already queued keeps its first time, so the lag is honest."""
         for sku in change.skus:
             self._pending.setdefault(sku, change.since.get(sku, change.at))
+        self._urgent.update(change.urgent)
 
     @workflow.query
     def state(self) -> SyncState:
@@ -104,6 +107,7 @@ class InventorySyncWorkflow:
                     "refilled_at": self._refilled_at,
                     "pushes": self._pushes,
                     "last_pushed": dict(list(self._last.items())[-CARRIED_LEVELS:]),
+                    "urgent": sorted(self._urgent & set(self._pending)),
                 }
             )
         )
@@ -130,7 +134,14 @@ class InventorySyncWorkflow:
     def _next_batch(self) -> dict[str, datetime]:
         """The oldest queued SKUs, as many as the bucket allows now."""
         allowed = max(1, int(self._tokens))
-        oldest = sorted(self._pending.items(), key=lambda kv: (kv[1], kv[0]))[:allowed]
+        if workflow.patched(URGENT_PATCH):  # scarce SKUs first, then the oldest
+            order = sorted(
+                self._pending.items(), key=lambda kv: (kv[0] not in self._urgent, kv[1], kv[0])
+            )
+            self._urgent.difference_update(sku for sku, _ in order[:allowed])
+        else:
+            order = sorted(self._pending.items(), key=lambda kv: (kv[1], kv[0]))
+        oldest = order[:allowed]
         for sku, _ in oldest:
             del self._pending[sku]
         return dict(oldest)

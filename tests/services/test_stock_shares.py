@@ -28,7 +28,8 @@ async def test_a_selling_channel_waits_for_quiet_before_shares_move(
         session.add(Sku(sku="HOT", name="hot item"))
         await session.flush()
         await inventory.adjust(session, "HOT", "L1", 60, "receipt", kind="receipt")
-    assert await reshare(sessions, ["HOT"], MARKETS, 50) == {}
+    first = await reshare(sessions, ["HOT"], MARKETS, 50)
+    assert (first.scarce, first.recheck) == ({"HOT"}, {})
     async with sessions() as session:
         assert await channel_shares.shares(session, "HOT") == dict.fromkeys(MARKETS, 20)
 
@@ -36,7 +37,7 @@ async def test_a_selling_channel_waits_for_quiet_before_shares_move(
     async with sessions.begin() as session:
         await demand.take_at_intake(session, "o1", [Wanted("1", "HOT", 15)])
         await channel_shares.count_sale(session, "ebay", [("HOT", 15)])
-    recheck = await reshare(sessions, ["HOT"], MARKETS, 50)
+    recheck = (await reshare(sessions, ["HOT"], MARKETS, 50)).recheck
     async with sessions() as session:
         held = await channel_shares.shares(session, "HOT")
     assert held == {"amazon": 20, "ebay": 5, "walmart": 20}  # nobody is pushed mid-sale
@@ -50,7 +51,7 @@ async def test_a_selling_channel_waits_for_quiet_before_shares_move(
             .where(ChannelAllocation.channel == "ebay")
             .values(sold_at=utcnow() - timedelta(seconds=QUIET_S + 1))
         )
-    assert await reshare(sessions, ["HOT"], MARKETS, 50) == {}
+    assert (await reshare(sessions, ["HOT"], MARKETS, 50)).recheck == {}
     async with sessions() as session:
         assert await channel_shares.shares(session, "HOT") == {
             "amazon": 18,

@@ -212,8 +212,10 @@ async def _record_other_workflows(client: Client, stack: Any) -> None:
         )
     await _save(client.get_workflow_handle(pull_id), pull_id, HISTORIES / "channel_pull.json")
 
-    # Orders above changed stock, so the Shopify sync ran; an open history replays as well.
-    sync_id = sync_workflow_id("shopify", stack.settings.task_queue)
+    # Orders above changed stock, so the eBay sync ran; an open history replays as well.
+    sync_id = sync_workflow_id("ebay", stack.settings.task_queue)
+    sync = client.get_workflow_handle(sync_id)
+    await eventually(lambda: sync.query("state"), until=lambda s: s["pushes"] >= 1, timeout=60)
     await _save(client.get_workflow_handle(sync_id), sync_id, HISTORIES / "inventory_sync.json")
 
 
