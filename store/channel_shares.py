@@ -130,6 +130,19 @@ async def shares(session: AsyncSession, sku: str) -> dict[str, int]:
     return {a.channel: a.units for a in await _allocations(session, sku)}
 
 
+async def shares_many(
+    session: AsyncSession, skus: Sequence[str]
+) -> dict[str, list[ChannelAllocation]]:
+    """sku -> its shares (rows), for many SKUs at once (absent: not shared out)."""
+    out: dict[str, list[ChannelAllocation]] = defaultdict(list)
+    rows = await session.scalars(
+        select(ChannelAllocation).where(ChannelAllocation.sku.in_(list(skus)))
+    )
+    for row in rows:
+        out[row.sku].append(row)
+    return out
+
+
 async def last_sold(session: AsyncSession, sku: str) -> dict[str, datetime]:
     """channel -> when its last sale of `sku` was counted against its share."""
     return {a.channel: a.sold_at for a in await _allocations(session, sku) if a.sold_at is not None}

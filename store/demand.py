@@ -97,15 +97,22 @@ async def lock_network(session: AsyncSession, skus: Iterable[str]) -> dict[str, 
         .values([{"sku": sku, "open_units": 0} for sku in wanted])
         .on_conflict_do_nothing()
     )
+    return await _promisable(session, wanted, lock=True)
+
+
+async def network_atp_many(session: AsyncSession, skus: Iterable[str]) -> dict[str, int]:
+    """sku -> network ATP as last committed (no lock: a look, for many SKUs at once)."""
+    return await _promisable(session, sorted(set(skus)), lock=False)
+
+
+async def _promisable(session: AsyncSession, wanted: list[str], *, lock: bool) -> dict[str, int]:
+    promised = (
+        select(SkuDemand.sku, SkuDemand.open_units)
+        .where(SkuDemand.sku.in_(wanted))
+        .order_by(SkuDemand.sku)
+    )
     open_units: dict[str, Any] = dict(
-        (
-            await session.execute(
-                select(SkuDemand.sku, SkuDemand.open_units)
-                .where(SkuDemand.sku.in_(wanted))
-                .order_by(SkuDemand.sku)
-                .with_for_update()
-            )
-        ).all()
+        (await session.execute(promised.with_for_update() if lock else promised)).all()
     )
     atp = StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock
     available: dict[str, Any] = dict(
