@@ -2,13 +2,14 @@
 
 Whatever arrives while a batch is being written waits for the next one, so a lone order is
 written at once and a burst is written in a few transactions (store/intake.py). A failed
-batch fails each of its callers (they answer 5xx and the channel sends again); nothing is
-half-written, as the whole batch is one transaction.
+batch is written again one order per transaction, so only the order at fault fails (its
+caller answers 5xx and the channel sends again); nothing is half-written.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -41,16 +42,28 @@ class IntakeWriter:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                async with self._sessions.begin() as session:
-                    results = await record_orders(session, [intake for intake, _ in batch])
-            except Exception as err:  # each caller answers for it
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(err)
-                continue
-            for (_, done), result in zip(batch, results, strict=True):
-                if not done.done():
-                    done.set_result(result)
+                await self._write(batch)
+            except Exception:
+                if len(batch) == 1:
+                    continue  # its caller has the error
+                # One bad order must not fail its neighbours: each alone, in its own transaction.
+                for one in batch:
+                    with contextlib.suppress(Exception):
+                        await self._write([one])
+
+    async def _write(self, batch: list[tuple[Intake, asyncio.Future[Recorded]]]) -> None:
+        """One transaction for the batch; each caller gets its result, or the error of a
+        batch of one."""
+        try:
+            async with self._sessions.begin() as session:
+                results = await record_orders(session, [intake for intake, _ in batch])
+        except Exception as err:
+            if len(batch) == 1 and not batch[0][1].done():
+                batch[0][1].set_exception(err)
+            raise
+        for (_, done), result in zip(batch, results, strict=True):
+            if not done.done():
+                done.set_result(result)
 
 
 _writers: weakref.WeakKeyDictionary[

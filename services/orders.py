@@ -86,6 +86,27 @@ async def check_catalogue(session: AsyncSession, order: CanonicalOrder) -> None:
             )
 
 
+def order_values(order: CanonicalOrder, connection_id: str | None = None) -> dict[str, Any]:
+    """The `orders` row of a new order, as intake records it."""
+    return {
+        "order_id": order_id_for(order.channel, order.external_id),
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "workflow_id": workflow_id_for(order.channel, order.external_id),
+        "status": "received",
+        "currency": order.currency,
+        "total": order.total,
+        "document": _document(order),
+        "shipments": [],
+        "payments": [],
+        "routing": {},
+        "version": 0,
+        "workflow_started": False,
+        "connection_id": connection_id,
+        **search_columns(order),
+    }
+
+
 def _out_of_stock(order: CanonicalOrder, short: list[Uncovered]) -> OutOfStock:
     """The refusal, naming the first line the network cannot cover."""
     index = {line.line_id: i for i, line in enumerate(order.lines)}
@@ -117,23 +138,7 @@ async def submit(
     workflow_id = workflow_id_for(order.channel, order.external_id)
     structlog.contextvars.bind_contextvars(order_id=order_id, workflow_id=workflow_id)
     check_serviceable(order, settings)
-    values: dict[str, Any] = {
-        "order_id": order_id,
-        "channel": order.channel,
-        "external_id": order.external_id,
-        "workflow_id": workflow_id,
-        "status": "received",
-        "currency": order.currency,
-        "total": order.total,
-        "document": _document(order),
-        "shipments": [],
-        "payments": [],
-        "routing": {},
-        "version": 0,
-        "workflow_started": False,
-        "connection_id": connection_id,
-        **search_columns(order),
-    }
+    values = order_values(order, connection_id)
     # A read: checked before the write transaction, so it holds no write lock meanwhile.
     async with readers(sessions)() as session:
         await check_catalogue(session, order)
