@@ -86,7 +86,7 @@ async def run_all(params: Params, opts: RunOptions) -> dict[str, Any]:
                     stack, params.flash_n, params.flash_stock, c, params.timeout_s
                 )
             if "sale" in want:
-                await settle(stack)
+                await settle(stack, timeout_s=params.timeout_s, orders=True)
                 results["channel_sale"] = await run_channel_sale(
                     stack,
                     params.sale_buyers,
