@@ -41,13 +41,8 @@ class Uncovered:
     quantity: int
 
 
-async def _lock(session: AsyncSession, sku: str, *, create: bool) -> int | None:
-    """Take the SKU's demand row (creating it when asked); its open units, None if absent."""
-    if create:
-        insert_fn = insert_for(session)
-        await session.execute(
-            insert_fn(SkuDemand).values(sku=sku, open_units=0).on_conflict_do_nothing()
-        )
+async def _lock(session: AsyncSession, sku: str) -> int | None:
+    """Take the SKU's demand row; its open units, None if absent."""
     value = await session.scalar(
         select(SkuDemand.open_units).where(SkuDemand.sku == sku).with_for_update()
     )
@@ -193,7 +188,7 @@ async def open_for_order(session: AsyncSession, order_id: str) -> dict[str, int]
 async def consume(session: AsyncSession, order_id: str, line_id: str, sku: str, units: int) -> int:
     """A reservation of `units` for the line turns up to that much of its promise into the
     hold; returns the units converted (the rest must come out of free network stock)."""
-    await _lock(session, sku, create=False)
+    await _lock(session, sku)
     row = await session.scalar(
         select(OrderDemand)
         .where(OrderDemand.order_id == order_id, OrderDemand.line_id == line_id)
@@ -217,7 +212,7 @@ async def consume(session: AsyncSession, order_id: str, line_id: str, sku: str, 
 async def free_covers(session: AsyncSession, sku: str, units: int) -> bool:
     """Whether `units` more can leave the locations without breaking other orders' promises
     (takes the SKU's lock, held until the caller commits)."""
-    open_units = await _lock(session, sku, create=False)
+    open_units = await _lock(session, sku)
     if not open_units:
         return True  # nothing promised: the location's own check is the whole check
     return await _location_atp(session, sku) - open_units >= units
@@ -257,7 +252,7 @@ async def _return(session: AsyncSession, cond: list[Any]) -> dict[str, int]:
     if not skus:
         return {}
     for sku in skus:
-        await _lock(session, sku, create=False)
+        await _lock(session, sku)
     rows = list(
         await session.scalars(
             select(OrderDemand).where(*cond, OrderDemand.open_units > 0).with_for_update()
@@ -296,5 +291,4 @@ def network_atp(location_atp: int, promised: int) -> int:
 
 async def network_atp_locked(session: AsyncSession, sku: str) -> int:
     """Network ATP of `sku` under its demand lock (held until the caller commits)."""
-    open_units = await _lock(session, sku, create=True) or 0
-    return network_atp(await _location_atp(session, sku), open_units)
+    return (await lock_network(session, [sku]))[sku]
