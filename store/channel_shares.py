@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,47 +40,37 @@ async def count_sales(session: AsyncSession, sales: Iterable[tuple[str, str, int
         sold[(key, sku)] += units
     if not sold:
         return
-    keys = sorted({key for key, _ in sold})
-    skus = sorted({sku for _, sku in sold})
     now = utcnow()
-    held = await session.execute(
-        select(ChannelAllocation.channel, ChannelAllocation.sku).where(
-            ChannelAllocation.channel.in_(keys), ChannelAllocation.sku.in_(skus)
-        )
-    )
-    for key, sku in sorted(held.all()):
-        if units := sold.get((key, sku), 0):  # atomic: another process may count too
-            await session.execute(
-                update(ChannelAllocation)
-                .where(ChannelAllocation.channel == key, ChannelAllocation.sku == sku)
-                .values(
-                    units=at_least_zero(session, ChannelAllocation.units - units),
-                    sold_at=now,
-                    updated_at=now,
-                )
-            )
-    marketplaces = [k for k in keys if not k.startswith(CONNECTION_PREFIX)]
-    shown = (
-        await session.execute(
-            select(ChannelInventoryLevel.channel, ChannelInventoryLevel.sku).where(
-                ChannelInventoryLevel.channel.in_(marketplaces),
-                ChannelInventoryLevel.sku.in_(skus),
-            )
-        )
-        if marketplaces
-        else None
-    )
-    for key, sku in sorted(shown.all() if shown is not None else []):
-        if units := sold.get((key, sku), 0):
-            await session.execute(
-                update(ChannelInventoryLevel)
-                .where(ChannelInventoryLevel.channel == key, ChannelInventoryLevel.sku == sku)
-                .values(available=at_least_zero(session, ChannelInventoryLevel.available - units))
-            )
+    await _count_down(session, ChannelAllocation.units, sold, sold_at=now, updated_at=now)
+    marketplaces = {k: v for k, v in sold.items() if not k[0].startswith(CONNECTION_PREFIX)}
+    await _count_down(session, ChannelInventoryLevel.available, marketplaces)
     for (key, sku), units in sorted(sold.items()):
         if key.startswith(CONNECTION_PREFIX):
             await _count_shop(session, key.removeprefix(CONNECTION_PREFIX), sku, units)
     await session.flush()
+
+
+async def _count_down(
+    session: AsyncSession, column: Any, sold: Mapping[tuple[str, str], int], **also: Any
+) -> None:
+    """Take `sold[(channel, sku)]` off `column` of the rows that exist (one read for all),
+    atomically: another process may count at the same time."""
+    if not sold:
+        return
+    table = column.class_
+    existing = await session.execute(
+        select(table.channel, table.sku).where(
+            table.channel.in_(sorted({k for k, _ in sold})),
+            table.sku.in_(sorted({s for _, s in sold})),
+        )
+    )
+    for key, sku in sorted(existing.all()):
+        if units := sold.get((key, sku), 0):
+            await session.execute(
+                update(table)
+                .where(table.channel == key, table.sku == sku)
+                .values({column.key: at_least_zero(session, column - units), **also})
+            )
 
 
 async def _count_shop(session: AsyncSession, connection_id: str, sku: str, units: int) -> None:
@@ -181,7 +172,7 @@ async def set_shares(session: AsyncSession, sku: str, new: Mapping[str, int]) ->
     """Replace the SKU's shares (no rows: shown whole to every channel again); each channel
     keeps when it last sold."""
     sold = await last_sold(session, sku)
-    await session.execute(delete(ChannelAllocation).where(ChannelAllocation.sku == sku))
+    await drop_shares(session, [sku])
     if new:
         session.add_all(
             ChannelAllocation(channel=c, sku=sku, units=u, sold_at=sold.get(c))
