@@ -11,24 +11,13 @@ from sqlalchemy import func, select
 
 from bench.progress import Bar
 from bench.stack import Stack
+from domain.states import STOCK_SETTLED
 from store.tables import Order
 
 DONE = frozenset({"delivered", "completed"})
 ENDED = frozenset({"failed", "cancelled"})
 # "in_fulfillment/backordered or beyond": anything but the first steps.
-SETTLED = frozenset(
-    {
-        "in_fulfillment",
-        "backordered",
-        "shipped",
-        "delivered",
-        "completed",
-        "cancelled",
-        "failed",
-        "returned",
-        "partially_returned",
-    }
-)
+SETTLED = STOCK_SETTLED
 POLL_S = 0.2
 
 

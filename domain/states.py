@@ -27,6 +27,11 @@ class OrderStatus(StrEnum):
 
 S = OrderStatus
 _ACTIVE = {S.RECEIVED, S.BACKORDERED, S.IN_FULFILLMENT}
+# Statuses where an order's stock outcome is known (reserved, backordered, or ended): every
+# step but the first ones, and not waiting for payment or on hold.
+STOCK_SETTLED: frozenset[str] = frozenset(
+    s.value for s in OrderStatus if s not in {S.RECEIVED, S.AWAITING_PAYMENT, S.ON_HOLD}
+)
 
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RECEIVED: frozenset({S.IN_FULFILLMENT, S.BACKORDERED, S.ON_HOLD, S.CANCELLED, S.FAILED}),

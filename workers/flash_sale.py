@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from config.settings import Settings
+from domain.states import STOCK_SETTLED
 from sandbox.db import open_sandbox_database
 from sandbox.tracked_listings import TrackedListings
 
@@ -34,19 +35,7 @@ LOOK_S = 0.05
 # How long the channels may take to be told the SKU's quantity before the sale starts.
 SHOWN_S = 30.0
 # Statuses where the order's stock outcome is known.
-SETTLED = frozenset(
-    {
-        "in_fulfillment",
-        "backordered",
-        "shipped",
-        "delivered",
-        "completed",
-        "cancelled",
-        "failed",
-        "returned",
-        "partially_returned",
-    }
-)
+SETTLED = STOCK_SETTLED
 MARKETPLACES = ("amazon", "ebay", "etsy", "walmart")
 
 
