@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.shopify_render import gid
+from sandbox.shopify_render import calculated_line, calculated_order, gid
 from sandbox.shopify_state import ShopError, ShopifyShop, id_of, parse_time
 
 TOKEN = re.compile(
@@ -407,3 +407,75 @@ def _order_update(ex: Executor, root: RootField) -> dict[str, Any]:
     except ShopError as err:
         return {"order": None, "userErrors": [{"field": ["id"], "message": err.message}]}
     return {"order": {"id": gid("Order", order["id"]), "note": order["note"]}, "userErrors": []}
+
+
+# ---- order editing: begin, set quantities, commit ----------------------------------------------
+
+
+def _plain_errors(err: ShopError) -> list[dict[str, Any]]:
+    """`UserError` (field and message), as the order-editing mutations answer."""
+    return [{"field": err.field, "message": err.message}]
+
+
+def _calculated(ex: Executor, session: dict[str, Any], order: dict[str, Any]) -> dict[str, Any]:
+    fulfilled = {li["id"]: ex.shop.fulfilled_units(order, li["id"]) for li in order["line_items"]}
+    return calculated_order(order, session, fulfilled)
+
+
+@_mutation("orderEditBegin")
+def _order_edit_begin(ex: Executor, root: RootField) -> dict[str, Any]:
+    try:
+        session = ex.shop.begin_edit(root.args.get("id"))
+    except ShopError as err:
+        return {"calculatedOrder": None, "orderEditSession": None, "userErrors": _plain_errors(err)}
+    order = ex.shop.order(session["order_id"])
+    return {
+        "calculatedOrder": _calculated(ex, session, order),
+        "orderEditSession": {"id": gid("OrderEditSession", session["id"])},
+        "userErrors": [],
+    }
+
+
+@_mutation("orderEditSetQuantity")
+def _order_edit_set_quantity(ex: Executor, root: RootField) -> dict[str, Any]:
+    args = root.args
+    try:
+        quantity = args.get("quantity")
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            raise GraphQLError(
+                f"Variable $quantity of type Int! was provided invalid value: {quantity!r}",
+                "INVALID_VARIABLE",
+            )
+        session, order, line = ex.shop.stage_quantity(
+            args.get("id"), args.get("lineItemId"), quantity, bool(args.get("restock"))
+        )
+    except ShopError as err:
+        return {
+            "calculatedLineItem": None,
+            "calculatedOrder": None,
+            "orderEditSession": None,
+            "userErrors": _plain_errors(err),
+        }
+    fulfilled = ex.shop.fulfilled_units(order, line["id"])
+    return {
+        "calculatedLineItem": calculated_line(line, session, fulfilled),
+        "calculatedOrder": _calculated(ex, session, order),
+        "orderEditSession": {"id": gid("OrderEditSession", session["id"])},
+        "userErrors": [],
+    }
+
+
+@_mutation("orderEditCommit")
+def _order_edit_commit(ex: Executor, root: RootField) -> dict[str, Any]:
+    args = root.args
+    try:
+        order = ex.shop.commit_edit(
+            args.get("id"), bool(args.get("notifyCustomer")), args.get("staffNote")
+        )
+    except ShopError as err:
+        return {"order": None, "successMessages": [], "userErrors": _plain_errors(err)}
+    return {
+        "order": ex.shop.graphql_order(order),
+        "successMessages": ["Order updated"],
+        "userErrors": [],
+    }

@@ -20,9 +20,14 @@ def money_text(amount: Decimal | str) -> str:
 _money = money_text
 
 
+def current_quantity(line: dict[str, Any]) -> int:
+    """Units of a line item left after order edits (`quantity` stays what was bought)."""
+    return int(line.get("current_quantity", line["quantity"]))
+
+
 def fulfillment_status(order: dict[str, Any]) -> str | None:
-    """REST `fulfillment_status`: null, `partial` or `fulfilled`."""
-    ordered = sum(li["quantity"] for li in order["line_items"])
+    """REST `fulfillment_status`: null, `partial` or `fulfilled` (of the units left)."""
+    ordered = sum(current_quantity(li) for li in order["line_items"])
     shipped = sum(li["quantity"] for f in order["fulfillments"] for li in f["line_items"])
     if shipped == 0:
         return None
@@ -32,6 +37,9 @@ def fulfillment_status(order: dict[str, Any]) -> str | None:
 def rest_order(order: dict[str, Any]) -> dict[str, Any]:
     """The REST/webhook `Order` JSON (field names as Shopify's published orders)."""
     subtotal = sum(Decimal(li["price"]) * li["quantity"] for li in order["line_items"])
+    current = sum(
+        (Decimal(li["price"]) * current_quantity(li) for li in order["line_items"]), Decimal(0)
+    )
     shipping = sum(Decimal(s["price"]) for s in order["shipping_lines"])
     return {
         "id": order["id"],
@@ -52,11 +60,14 @@ def rest_order(order: dict[str, Any]) -> dict[str, Any]:
         "subtotal_price": _money(subtotal),
         "total_tax": order["total_tax"],
         "total_price": _money(subtotal + shipping + Decimal(order["total_tax"])),
+        "current_subtotal_price": _money(current),
+        "current_total_price": _money(current + shipping + Decimal(order["total_tax"])),
         "customer": order["customer"],
         "shipping_address": order["shipping_address"],
         "line_items": [
             li
             | {
+                "current_quantity": current_quantity(li),
                 "admin_graphql_api_id": gid("LineItem", li["id"]),
                 "discount_allocations": [],
                 "fulfillable_quantity": _remaining(order, li["id"]),
@@ -155,6 +166,8 @@ def graphql_order(order: dict[str, Any]) -> dict[str, Any]:
                     "sku": li["sku"],
                     "title": li["title"],
                     "quantity": li["quantity"],
+                    "currentQuantity": current_quantity(li),
+                    "unfulfilledQuantity": _remaining(order, li["id"]),
                     "variant": {"id": gid("ProductVariant", li["variant_id"])}
                     if li.get("variant_id")
                     else None,
@@ -191,4 +204,53 @@ def graphql_order(order: dict[str, Any]) -> dict[str, Any]:
                 for fo in order["fulfillment_orders"]
             ]
         },
+    }
+
+
+def calculated_order(
+    order: dict[str, Any], session: dict[str, Any], fulfilled: dict[int, int]
+) -> dict[str, Any]:
+    """The `CalculatedOrder` of an edit session: the order with its staged quantities.
+    `fulfilled` is each line item's fulfilled units (what cannot be edited)."""
+    lines = [calculated_line(li, session, fulfilled.get(li["id"], 0)) for li in order["line_items"]]
+    subtotal = sum(
+        Decimal(li["price"]) * n["quantity"]
+        for li, n in zip(order["line_items"], lines, strict=True)
+    )
+    before = sum(Decimal(li["price"]) * current_quantity(li) for li in order["line_items"])
+
+    def money(amount: Any) -> dict[str, Any]:
+        return {"shopMoney": {"amount": _money(amount), "currencyCode": order["currency"]}}
+
+    return {
+        "id": gid("CalculatedOrder", session["id"]),
+        "originalOrder": {"id": gid("Order", order["id"])},
+        "lineItems": {"nodes": lines},
+        "addedLineItems": {"nodes": []},
+        "subtotalLineItemsQuantity": sum(n["quantity"] for n in lines),
+        "subtotalPriceSet": money(subtotal),
+        # What the customer owes after the edit: negative when a refund is owed to them.
+        "totalOutstandingSet": money(subtotal - before),
+    }
+
+
+def calculated_line(
+    line: dict[str, Any], session: dict[str, Any], fulfilled: int
+) -> dict[str, Any]:
+    """A `CalculatedLineItem` (of an existing line: the line item's numeric id)."""
+    staged = session["staged"].get(str(line["id"]))
+    current = current_quantity(line)
+    return {
+        "id": gid("CalculatedLineItem", line["id"]),
+        "quantity": staged["quantity"] if staged else current,
+        "editableQuantity": current - fulfilled,
+        "editableQuantityBeforeChanges": current - fulfilled,
+        "restockable": True,
+        "restocking": bool(staged and staged["restock"]),
+        "sku": line["sku"],
+        "title": line["title"],
+        "variant": {"id": gid("ProductVariant", line["variant_id"])}
+        if line.get("variant_id")
+        else None,
+        "hasStagedLineItemDiscount": False,
     }

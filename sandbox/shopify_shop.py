@@ -3,10 +3,11 @@
 `POST /admin/api/{version}/graphql.json` with `X-Shopify-Access-Token`, answered with
 `extensions.cost` from a leaky bucket (Shopify's Standard plan by default: 2000 points,
 restoring 100 points/s, at most 1000 per query) and `THROTTLED` when the bucket is short; a
-request-rate limit answers 429 with `Retry-After`. Order changes made at the shop (through
-`/_sandbox/...`, which is ours, not Shopify's) are delivered to every subscribed callback as
-Shopify delivers them: the REST order JSON, base64 HMAC-SHA256 of the raw body under the
-app's secret, `X-Shopify-*` headers (or the newer `Shopify-*` spelling), retried on failure.
+request-rate limit answers 429 with `Retry-After`. Order changes (made at the shop through
+`/_sandbox/...`, which is ours, not Shopify's, or by mutations such as an order edit's commit)
+are delivered to every subscribed callback as Shopify delivers them: the REST order JSON,
+base64 HMAC-SHA256 of the raw body under the app's secret, `X-Shopify-*` headers (or the newer
+`Shopify-*` spelling), retried on failure.
 
     shop = ShopifyShop(webhook_secret="...", state_path="var/shopify.json").seed(
         products=[{"sku": "TSHIRT-M", "title": "T-shirt", "price": "19.99"}])
@@ -284,6 +285,7 @@ def create_app(
                     for o in orders
                     if o["cancelled_at"]
                 ],
+                "edits": [{"order_id": o["id"], **e} for o in orders for e in o.get("edits", [])],
                 "deliveries": shop.state["deliveries"],
                 "throttle": limits.status(),
             }

@@ -1,4 +1,5 @@
-"""The sandbox Shopify shop's state: catalogue, locations, stock, orders, fulfilments, hooks.
+"""The sandbox Shopify shop's state: catalogue, locations, stock, orders, fulfilments, order
+edits, hooks.
 
 Ids are deterministic (one counter per shop), so a seeded shop always has the same ids; the
 whole state is plain JSON and can be persisted to `state_path` so a demo restart keeps it.
@@ -77,6 +78,7 @@ class ShopifyShop:
             "orders": {},
             "webhooks": {},
             "idempotency": {},
+            "order_edits": {},
             "deliveries": [],
         }
         if self.state_path and self.state_path.exists():
@@ -184,6 +186,7 @@ class ShopifyShop:
                     "title": variant["product_title"],
                     "sku": variant["sku"],
                     "quantity": int(raw.get("quantity") or 1),
+                    "current_quantity": int(raw.get("quantity") or 1),
                     "price": _money(raw.get("price") or variant["price"]),
                 }
             )
@@ -349,6 +352,134 @@ class ShopifyShop:
         raise ShopError(
             ["fulfillment", "lineItemsByFulfillmentOrder"], "Fulfillment order does not exist."
         )
+
+    # ---- order editing -------------------------------------------------------------------------
+    #
+    # `orderEditBegin` opens a session (a `CalculatedOrder`) on which quantity changes are staged;
+    # `orderEditCommit` applies them to the order and closes the session (a committed calculated
+    # order is no longer returned, as from 2026-01). Only unfulfilled units can be edited. An
+    # order's `quantity` stays what was bought; `current_quantity` is what is left after edits.
+
+    def begin_edit(self, ref: Any) -> dict[str, Any]:
+        """A new edit session on an open order."""
+        order = self.order(ref)
+        if order["cancelled_at"]:
+            raise ShopError(["id"], "A cancelled order can't be edited.", "INVALID")
+        session = {"id": self._id(), "order_id": order["id"], "staged": {}, "status": "OPEN"}
+        self._edits()[str(session["id"])] = session
+        self.save()
+        return session
+
+    def edit_session(self, ref: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(session, order) of an open edit session, by `CalculatedOrder` id."""
+        session = self._edits().get(str(id_of(ref, "CalculatedOrder")))
+        if session is None or session["status"] != "OPEN":
+            raise ShopError(["id"], "The calculated order does not exist.", "NOT_FOUND")
+        return session, self.order(session["order_id"])
+
+    def stage_quantity(
+        self, ref: Any, line_ref: Any, quantity: int, restock: bool
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Stage a line item's new quantity; (session, order, line item)."""
+        session, order = self.edit_session(ref)
+        try:
+            line_id = id_of(line_ref, "CalculatedLineItem")
+        except ShopError:
+            raise ShopError(["lineItemId"], f"Invalid global id '{line_ref}'", "INVALID") from None
+        line = next((li for li in order["line_items"] if li["id"] == line_id), None)
+        if line is None:
+            raise ShopError(
+                ["lineItemId"], "The line item does not exist on the calculated order.", "INVALID"
+            )
+        if quantity < 0:
+            raise ShopError(["quantity"], "Quantity must be greater than or equal to 0.", "INVALID")
+        fulfilled = self.fulfilled_units(order, line_id)
+        if quantity < fulfilled:
+            raise ShopError(
+                ["quantity"],
+                f"Quantity can't be less than the fulfilled quantity ({fulfilled}).",
+                "INVALID",
+            )
+        session["staged"][str(line_id)] = {"quantity": quantity, "restock": restock}
+        self.save()
+        return session, order, line
+
+    def commit_edit(
+        self, ref: Any, notify_customer: bool, staff_note: str | None
+    ) -> dict[str, Any]:
+        """Apply the staged quantities: fulfillment orders lose (or gain) the units, removed
+        units are restocked at their location when asked; announces `orders/edited` and
+        `orders/updated`."""
+        session, order = self.edit_session(ref)
+        changes = []
+        for key, change in session["staged"].items():
+            line = next(li for li in order["line_items"] if li["id"] == int(key))
+            delta = change["quantity"] - line.get("current_quantity", line["quantity"])
+            if delta == 0:
+                continue
+            line["current_quantity"] = change["quantity"]
+            self._move_open_units(order, line["id"], delta, restock=change["restock"])
+            changes.append(
+                {"line_item_id": line["id"], "delta": delta, "restock": change["restock"]}
+            )
+        session["status"] = "COMMITTED"
+        order.setdefault("edits", []).append(
+            {
+                "id": session["id"],
+                "committed_at": self.now(),
+                "staff_note": staff_note,
+                "notify_customer": notify_customer,
+                "changes": changes,
+            }
+        )
+        order["updated_at"] = self.now()
+        self.save()
+        self.on_event("orders/edited", self.rest_order(order))
+        self.on_event("orders/updated", self.rest_order(order))
+        return order
+
+    def fulfilled_units(self, order: dict[str, Any], line_id: int) -> int:
+        """Units of a line item in the order's fulfillments."""
+        return sum(
+            li["quantity"]
+            for f in order["fulfillments"]
+            for li in f["line_items"]
+            if li["line_item_id"] == line_id
+        )
+
+    def _move_open_units(
+        self, order: dict[str, Any], line_id: int, delta: int, *, restock: bool
+    ) -> None:
+        open_orders = [fo for fo in order["fulfillment_orders"] if fo["status"] != "CLOSED"]
+        if delta > 0:
+            fo = open_orders[0] if open_orders else order["fulfillment_orders"][0]
+            fo["status"] = "OPEN" if fo["status"] == "CLOSED" else fo["status"]
+            item = next((li for li in fo["line_items"] if li["line_item_id"] == line_id), None)
+            if item is None:
+                item = {"id": self._id(), "line_item_id": line_id, "remaining": 0}
+                fo["line_items"].append(item)
+            item["remaining"] += delta
+            return
+        left = -delta
+        for fo in open_orders:
+            for item in fo["line_items"]:
+                if item["line_item_id"] != line_id or left == 0:
+                    continue
+                taken = min(left, item["remaining"])
+                item["remaining"] -= taken
+                left -= taken
+                if restock and taken:
+                    line = next(li for li in order["line_items"] if li["id"] == line_id)
+                    variant = self.variant(variant_id=line["variant_id"])
+                    location = int(fo["location_id"])
+                    current = self.level(variant["inventory_item_id"], location) or 0
+                    self.set_level(variant["inventory_item_id"], location, current + taken)
+            if all(li["remaining"] == 0 for li in fo["line_items"]):
+                fo["status"] = "CLOSED"
+
+    def _edits(self) -> dict[str, Any]:
+        # A state saved before order editing existed has no sessions yet.
+        return self.state.setdefault("order_edits", {})  # type: ignore[no-any-return]
 
     # ---- renderings ----------------------------------------------------------------------------
 

@@ -6,6 +6,11 @@ order, line item, fulfillment), because that is what webhooks carry (`variant_id
 The client turns them into GIDs (`gid://shopify/ProductVariant/123`) when it calls, and also
 accepts a GID wherever an id is taken.
 
+Partial cancels use Shopify's order editing (`orderEditBegin` -> `orderEditSetQuantity` per line
+-> `orderEditCommit`), which has no idempotency key: the order's note carries a marker with the
+quantities the edit sets, written before the commit, so a retry sets the same quantities or
+finds them set (see `cancel_lines`).
+
 Throttling: HTTP 429 (with `Retry-After`) and the GraphQL `THROTTLED` error (its wait computed
 from `extensions.cost.throttleStatus`) are waited out in the client a few times, at most
 `max_wait_s` in all, then raised as `ShopUnavailable(retry_after_s=...)` so the activity's
@@ -15,6 +20,7 @@ retry policy takes over instead of one call sleeping for long.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -115,6 +121,37 @@ ORDER_CANCEL = """mutation OrderCancel(
 ORDER_UPDATE = """mutation OrderUpdate($input: OrderInput!) {
   orderUpdate(input: $input) {
     order { id note }
+    userErrors { field message }
+  }
+}"""
+ORDER_LINES = """query OrderLines($id: ID!) {
+  order(id: $id) {
+    id cancelledAt note
+    lineItems(first: 250) { nodes { id title sku quantity currentQuantity } }
+  }
+}"""
+# Order editing: a session (`CalculatedOrder`) on which changes are staged, then committed. A
+# `CalculatedLineItem` of an existing line has the line item's numeric id.
+ORDER_EDIT_BEGIN = """mutation OrderEditBegin($id: ID!) {
+  orderEditBegin(id: $id) {
+    calculatedOrder { id lineItems(first: 250) { nodes { id quantity editableQuantity } } }
+    userErrors { field message }
+  }
+}"""
+# `restock: false`: the OMS sets the shop's stock levels itself (`set_stock`).
+ORDER_EDIT_SET_QUANTITY = """mutation OrderEditSetQuantity(
+  $id: ID!, $lineItemId: ID!, $quantity: Int!
+) {
+  orderEditSetQuantity(id: $id, lineItemId: $lineItemId, quantity: $quantity, restock: false) {
+    calculatedLineItem { id quantity }
+    userErrors { field message }
+  }
+}"""
+ORDER_EDIT_COMMIT = """mutation OrderEditCommit(
+  $id: ID!, $notifyCustomer: Boolean, $staffNote: String
+) {
+  orderEditCommit(id: $id, notifyCustomer: $notifyCustomer, staffNote: $staffNote) {
+    order { id }
     userErrors { field message }
   }
 }"""
@@ -393,6 +430,85 @@ class ShopifyAdminClient:
             errors_key="orderCancelUserErrors",
         )
 
+    async def cancel_lines(
+        self,
+        order_ref: str,
+        lines: Sequence[tuple[str, int]],
+        *,
+        reason: str,
+        idempotency_key: str,
+    ) -> None:
+        """Take units off line items with one order edit: nothing restocked (the OMS sets the
+        shop's levels), the customer not notified by Shopify (the OMS sends its own emails). A
+        paid order is left owing the customer the difference, which Shopify shows as a refund
+        owed: refunding it is the shop's call.
+
+        Idempotent without a platform key: the quantities the edit sets are worked out once
+        and written in the order's note with the key (`[key 123=1 456=0]`) before the commit.
+        A retry that finds the marker sets those same quantities, or stops when the lines
+        already have them; one that finds none starts over, as nothing was committed. A marker
+        written after ours means a later cancel ran, which only starts once ours is settled
+        (the order's pushes of line cancels run one after another): ours is done.
+        """
+        if not _wanted(lines):
+            return
+        order = await self._order(order_ref, ORDER_LINES)
+        if order.get("cancelledAt"):
+            raise ShopRequestError("order_cancelled", f"order {order_ref} is cancelled at Shopify")
+        items = {numeric(n["id"]): n for n in (order.get("lineItems") or {}).get("nodes") or []}
+        note = order.get("note") or ""
+        targets, superseded = _recorded_targets(note, idempotency_key)
+        if superseded or (
+            targets is not None
+            and all(
+                int((items.get(ref) or {}).get("currentQuantity") or 0) == qty
+                for ref, qty in targets.items()
+            )
+        ):
+            return
+        begun = await self._mutate(
+            ORDER_EDIT_BEGIN, {"id": gid("Order", order_ref)}, "orderEditBegin"
+        )
+        calculated = begun.get("calculatedOrder") or {}
+        editable = {
+            numeric(n["id"]): n for n in (calculated.get("lineItems") or {}).get("nodes") or []
+        }
+        if targets is None:
+            targets = _edit_targets(order_ref, lines, editable)
+        for ref, qty in targets.items():
+            item = editable.get(ref)
+            if item is None:
+                raise ShopRequestError(
+                    "unknown_line", f"order {order_ref} has no line item {ref} to edit"
+                )
+            if int(item.get("quantity") or 0) != qty:
+                await self._mutate(
+                    ORDER_EDIT_SET_QUANTITY,
+                    {"id": calculated["id"], "lineItemId": item["id"], "quantity": qty},
+                    "orderEditSetQuantity",
+                )
+        marker = _lines_marker(idempotency_key, targets)
+        if marker not in note:
+            taken = ", ".join(
+                f"{units} x {(items.get(ref) or {}).get('title') or ref}"
+                for ref, units in _wanted(lines).items()
+            )
+            text = f"Cancelled by the OMS: {taken} ({reason}) {marker}"
+            await self._mutate(
+                ORDER_UPDATE,
+                {"input": {"id": gid("Order", order_ref), "note": f"{note}\n{text}".strip()}},
+                "orderUpdate",
+            )
+        await self._mutate(
+            ORDER_EDIT_COMMIT,
+            {
+                "id": calculated["id"],
+                "notifyCustomer": False,
+                "staffNote": f"{reason} {marker}"[:255],
+            },
+            "orderEditCommit",
+        )
+
     async def note(self, order_ref: str, text: str, *, idempotency_key: str) -> None:
         """Append `text` to the order's note, unless the note already holds it."""
         order = await self._order(order_ref, ORDER_STATE)
@@ -547,6 +663,66 @@ def _fulfilment_groups(order: dict[str, Any], lines: list[tuple[str, int]]) -> l
             group["fulfillmentOrderLineItems"] = items
         groups.append(group)
     return groups
+
+
+# ---- partial cancels ----------------------------------------------------------------------------
+
+
+def _wanted(lines: Sequence[tuple[str, int]]) -> dict[str, int]:
+    """Units to take off per line item (numeric id), repeats added up, zeros dropped."""
+    wanted: dict[str, int] = {}
+    for ref, units in lines:
+        if units:
+            wanted[numeric(ref)] = wanted.get(numeric(ref), 0) + int(units)
+    return wanted
+
+
+def _edit_targets(
+    order_ref: str, lines: Sequence[tuple[str, int]], editable: dict[str, dict[str, Any]]
+) -> dict[str, int]:
+    """The quantity each line item is set to: what the edit session shows, less the units.
+
+    Only unfulfilled units can be edited (`editableQuantity`); asking for more is refused here,
+    before anything is staged or written.
+    """
+    targets = {}
+    for ref, units in _wanted(lines).items():
+        item = editable.get(ref)
+        if item is None:
+            raise ShopRequestError("unknown_line", f"order {order_ref} has no line item {ref}")
+        open_units = int(item.get("editableQuantity") or 0)
+        if units < 0 or units > open_units:
+            raise ShopRequestError(
+                "not_editable",
+                f"order {order_ref} line item {ref}: {units} unit(s) to take off, "
+                f"{open_units} unfulfilled",
+            )
+        targets[ref] = int(item.get("quantity") or 0) - units
+    return targets
+
+
+def _lines_marker(key: str, targets: dict[str, int]) -> str:
+    """`[key 123=1 456=0]`: the quantities an edit under `key` sets."""
+    quantities = " ".join(f"{ref}={qty}" for ref, qty in sorted(targets.items()))
+    return f"[{_marker_key(key)} {quantities}]"
+
+
+def _marker_key(key: str) -> str:
+    return re.sub(r"\s", "_", key)
+
+
+_MARKER = re.compile(r"\[(\S+) ((?:\d+=\d+ ?)+)\]")
+
+
+def _recorded_targets(note: str, key: str) -> tuple[dict[str, int] | None, bool]:
+    """The quantities the marker for `key` in the note records (None: no edit was begun under
+    it), and whether the marker of another edit follows it."""
+    markers = list(_MARKER.finditer(note))
+    for index, match in enumerate(markers):
+        if match.group(1) == _marker_key(key):
+            pairs = (pair.split("=") for pair in match.group(2).split())
+            return {ref: int(qty) for ref, qty in pairs}, index < len(markers) - 1
+    return None, False
 
 
 # ---- error helpers -------------------------------------------------------------------------------
