@@ -1,11 +1,11 @@
 """The sandbox WooCommerce site's orders: checkout, status changes with their stock effects,
-order notes. Documents have the shape of the REST API docs' example order."""
+order notes, refunds. Documents have the shape of the REST API docs' examples (order, refund)."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sandbox.woocommerce_state import (
@@ -16,6 +16,11 @@ from sandbox.woocommerce_state import (
     WooStore,
     money,
 )
+
+# Core's gateways that do not declare `refunds` support: `wc_refund_payment` refuses a refund
+# through them ("The payment gateway for this order does not support automatic refunds.").
+NO_API_REFUNDS = frozenset({"bacs", "cheque", "cod"})
+REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"
 
 
 class OrderBook:
@@ -211,3 +216,182 @@ class OrderBook:
         # Newest first, as WooCommerce lists them.
         self.store.state.notes.setdefault(order_id, []).insert(0, note)
         return note
+
+    # ---- refunds ------------------------------------------------------------------------------
+
+    def refunds(self, order_id: int) -> list[dict[str, Any]]:
+        """An order's refunds, newest first."""
+        self.order(order_id)
+        return self.store.state.refunds.get(order_id, [])
+
+    def create_refund(self, order_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /orders/{id}/refunds` as core makes it (`RestApiUtil::
+        adjust_create_refund_request_parameters`, then `wc_create_refund`): `line_items` as a
+        list of `{id, quantity, refund_total, refund_tax}`; `amount`, when absent, the sum of
+        the line items' refund totals; `api_refund` and `api_restock` default to true.
+
+        Refused as core refuses: a negative amount (400), more than is left to refund or a
+        gateway that cannot refund (500, `woocommerce_rest_cannot_create_order_refund`, and
+        nothing is kept). Quantities are not checked (core does not). A refund's line items
+        are negative copies of the order's, naming theirs in `_refunded_item_id`.
+        """
+        order = self.store.state.orders.get(order_id)
+        if order is None:
+            raise WooError(404, "woocommerce_rest_invalid_order_id", "Invalid order ID.")
+        api_refund = body.get("api_refund")
+        api_restock = body.get("api_restock")
+        requested = _refund_lines(body.get("line_items"))
+        amount = _refund_amount(body.get("amount"), requested)
+        if amount < 0:
+            raise WooError(
+                400,
+                "woocommerce_rest_invalid_order_refund",
+                "Refund amount must be greater than zero.",
+            )
+        refunds = self.store.state.refunds.setdefault(order_id, [])
+        remaining = Decimal(order["total"]) - sum(
+            (Decimal(r["amount"]) for r in refunds), Decimal(0)
+        )
+        if amount > remaining:
+            raise WooError(500, REFUND_REFUSED, "Invalid refund amount.")
+        items, units = [], 0
+        for line in order["line_items"]:
+            spec = requested.get(line["id"])
+            if spec is None or not (spec["qty"] or spec["total"] or spec["taxes"]):
+                continue
+            items.append(self._refund_item(line, spec))
+            units += spec["qty"]
+        refund_payment = api_refund if isinstance(api_refund, bool) else True
+        if refund_payment and order["payment_method"] in NO_API_REFUNDS:
+            raise WooError(
+                500,
+                REFUND_REFUSED,
+                "The payment gateway for this order does not support automatic refunds.",
+            )
+        rid = self.store.next_id()
+        reason = str(body.get("reason") or "")
+        refund: dict[str, Any] = {
+            "id": rid,
+            "amount": money(amount),
+            "reason": reason,
+            "refunded_by": 1,
+            "refunded_payment": refund_payment,
+            "meta_data": [],
+            "line_items": items,
+            "shipping_lines": [],
+            "tax_lines": [],
+            "fee_lines": [],
+            "_links": {
+                **self.store.links(
+                    f"orders/{order_id}/refunds/{rid}", f"orders/{order_id}/refunds"
+                ),
+                "up": [{"href": f"{self.store.site_url}/wp-json/wc/v3/orders/{order_id}"}],
+            },
+        }
+        self.store.stamp(refund, "date_created")
+        refunds.insert(0, refund)
+        order["refunds"].insert(0, {"id": rid, "refund": reason, "total": f"-{money(amount)}"})
+        if api_restock if isinstance(api_restock, bool) else True:
+            self._restock(order, requested)
+        ordered = sum(line["quantity"] for line in order["line_items"])
+        refunded_units = sum(-i["quantity"] for r in refunds for i in r["line_items"])
+        free_item = any(Decimal(line["total"]) == 0 for line in order["line_items"])
+        partial = remaining - amount > 0 or (
+            bool(requested) and free_item and ordered - refunded_units > 0
+        )
+        if not partial:
+            self.set_status(order, "refunded")
+        self.store.stamp(order, "date_modified")
+        return refund
+
+    def _refund_item(self, line: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+        total = Decimal(str(spec["total"]))
+        tax = sum((Decimal(str(t)) for t in spec["taxes"].values()), Decimal(0))
+        return {
+            "id": self.store.next_id(),
+            "name": line["name"],
+            "product_id": line["product_id"],
+            "variation_id": line["variation_id"],
+            "quantity": -spec["qty"],
+            "tax_class": line["tax_class"],
+            "subtotal": _negative(total),
+            "subtotal_tax": _negative(tax),
+            "total": _negative(total),
+            "total_tax": _negative(tax),
+            "taxes": [],
+            "meta_data": [
+                {"id": self.store.next_id(), "key": "_refunded_item_id", "value": str(line["id"])}
+            ],
+            "sku": line["sku"],
+            # Core divides the total by max(1, quantity): a refund's quantity is negative.
+            "price": float(-total),
+        }
+
+    def _restock(self, order: dict[str, Any], requested: Mapping[int, dict[str, Any]]) -> None:
+        """`wc_restock_refunded_items`: refunded units back on the shelf, when the order's stock
+        was reduced and the item manages stock."""
+        if not any(m["key"] == "_order_stock_reduced" for m in order["meta_data"]):
+            return
+        state = self.store.state
+        for line in order["line_items"]:
+            qty = (requested.get(line["id"]) or {}).get("qty") or 0
+            item = state.variations.get(line["variation_id"]) or state.products.get(
+                line["product_id"]
+            )
+            if not qty or item is None or not item.get("manage_stock"):
+                continue
+            before = item.get("stock_quantity") or 0
+            item["stock_quantity"] = before + qty
+            self.add_note(
+                order["id"], f"Item #{item['id']} stock increased from {before} to {before + qty}."
+            )
+
+
+def _refund_lines(raw: Any) -> dict[int, dict[str, Any]]:
+    """`line_items` of a refund request by item id: `qty`, `total` (None if not numeric),
+    `taxes` (tax rate id -> amount), as core converts them."""
+    if not isinstance(raw, list):
+        return {}
+    lines: dict[int, dict[str, Any]] = {}
+    for entry in raw:
+        if not isinstance(entry, Mapping) or "id" not in entry:
+            continue
+        try:
+            item_id = int(entry["id"])
+            qty = int(entry.get("quantity") or entry.get("qty") or 0)
+        except (TypeError, ValueError):
+            raise WooError(400, "rest_invalid_param", "Invalid parameter(s): line_items") from None
+        taxes = {
+            int(t["id"]): t["refund_total"]
+            for t in entry.get("refund_tax") or []
+            if isinstance(t, Mapping) and "id" in t and "refund_total" in t
+        }
+        lines[item_id] = {"qty": qty, "total": _number(entry.get("refund_total")), "taxes": taxes}
+    return lines
+
+
+def _refund_amount(raw: Any, lines: Mapping[int, dict[str, Any]]) -> Decimal:
+    """The `amount` given; else the line items' refund totals and taxes when each is a
+    number; else 0 (`wc_create_refund`'s default)."""
+    if raw is not None and raw != "":
+        amount = _number(raw)
+        if amount is None:
+            raise WooError(400, "rest_invalid_param", "Invalid parameter(s): amount")
+        return amount
+    parts = [spec["total"] for spec in lines.values()]
+    parts += [_number(t) for spec in lines.values() for t in spec["taxes"].values()]
+    numbers = [x for x in parts if x is not None]
+    return sum(numbers, Decimal(0)) if lines and len(numbers) == len(parts) else Decimal(0)
+
+
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _negative(amount: Decimal) -> str:
+    return money(-amount) if amount else "0.00"

@@ -193,6 +193,18 @@ def create_app(shop: WooShop) -> ASGIApp:
         store.save()
         return note
 
+    async def list_refunds(request: Request) -> Response:
+        return paged(request, shop.orders.refunds(_id(request)))
+
+    async def get_refund(request: Request) -> Any:
+        for refund in shop.orders.refunds(_id(request)):
+            if refund["id"] == _id(request, "rid"):
+                return refund
+        raise WooError(404, "woocommerce_rest_invalid_order_refund_id", "Invalid order refund ID.")
+
+    async def create_refund(request: Request) -> Any:
+        return shop.refund(_id(request), await json_body(request))
+
     # ---- webhooks -----------------------------------------------------------------------------
 
     async def list_webhooks(request: Request) -> Response:
@@ -270,6 +282,11 @@ def create_app(shop: WooShop) -> ASGIApp:
         Route(f"{API}/orders/{{id:int}}", api(delete_order), methods=["DELETE"]),
         Route(f"{API}/orders/{{id:int}}/notes", api(list_notes), methods=["GET"]),
         Route(f"{API}/orders/{{id:int}}/notes", api(add_note, creates=True), methods=["POST"]),
+        Route(f"{API}/orders/{{id:int}}/refunds", api(list_refunds), methods=["GET"]),
+        Route(
+            f"{API}/orders/{{id:int}}/refunds", api(create_refund, creates=True), methods=["POST"]
+        ),
+        Route(f"{API}/orders/{{id:int}}/refunds/{{rid:int}}", api(get_refund), methods=["GET"]),
         Route(f"{API}/webhooks", api(list_webhooks), methods=["GET"]),
         Route(f"{API}/webhooks", api(create_webhook, creates=True), methods=["POST"]),
         Route(f"{API}/webhooks/{{id:int}}", api(get_webhook), methods=["GET"]),

@@ -5,7 +5,7 @@
     await serve(shop, "127.0.0.1", 8790)        # or: uvicorn on create_app(shop)
 
 It answers `/wp-json/wc/v3/...` (products, variations, batch stock updates, orders, notes,
-webhooks) with WooCommerce's authentication (HTTP Basic with the API key pair, or the
+refunds, webhooks) with WooCommerce's authentication (HTTP Basic with the API key pair, or the
 `consumer_key`/`consumer_secret` query parameters), its error bodies, pagination headers and a
 request-rate limit (429 with `Retry-After`, as hosts impose), and delivers signed webhooks
 when an order is placed or changes status. `/_sandbox/...` routes (not WooCommerce's) place
@@ -182,6 +182,13 @@ class WooShop:
         self.store.save()
         return order
 
+    def refund(self, order_id: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /orders/{id}/refunds`; the order is saved with it, so `order.updated` goes out."""
+        refund = self.orders.create_refund(order_id, body)
+        self._deliver("order.updated", self.orders.order(order_id))
+        self.store.save()
+        return refund
+
     def trash_order(self, order_id: int, *, force: bool = False) -> dict[str, Any]:
         """`DELETE /orders/{id}`: to the trash (or gone with `force`); `order.deleted`."""
         order = self.orders.order(order_id)
@@ -288,6 +295,21 @@ class WooShop:
                     "notes": [
                         {"id": n["id"], "note": n["note"], "customer_note": n["customer_note"]}
                         for n in state.notes.get(o["id"], [])
+                    ],
+                    "refunds": [
+                        {
+                            "id": r["id"],
+                            "amount": r["amount"],
+                            "reason": r["reason"],
+                            "refunded_payment": r["refunded_payment"],
+                            "lines": {
+                                int(m["value"]): -i["quantity"]
+                                for i in r["line_items"]
+                                for m in i["meta_data"]
+                                if m["key"] == "_refunded_item_id"
+                            },
+                        }
+                        for r in state.refunds.get(o["id"], [])
                     ],
                 }
                 for o in state.orders.values()

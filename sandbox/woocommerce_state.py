@@ -64,6 +64,9 @@ class WooError(Exception):
         return {"code": self.code, "message": self.message, "data": {"status": self.status}}
 
 
+STATE_TABLES = ("products", "variations", "orders", "notes", "webhooks", "refunds")
+
+
 @dataclass
 class WooShopState:
     """Everything the site stores (what `state_path` persists)."""
@@ -74,22 +77,21 @@ class WooShopState:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Order id -> its refunds, newest first (as `GET /orders/{id}/refunds` lists them).
+    refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe copy (object keys become strings)."""
         return {
             "next_id": self.next_id,
-            **{
-                name: {str(k): v for k, v in getattr(self, name).items()}
-                for name in ("products", "variations", "orders", "notes", "webhooks")
-            },
+            **{name: {str(k): v for k, v in getattr(self, name).items()} for name in STATE_TABLES},
         }
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> WooShopState:
         """Read back what `to_json` wrote."""
         state = cls(next_id=int(doc.get("next_id", 100)))
-        for name in ("products", "variations", "orders", "notes", "webhooks"):
+        for name in STATE_TABLES:
             setattr(state, name, {int(k): v for k, v in (doc.get(name) or {}).items()})
         return state
 

@@ -1,5 +1,6 @@
 """What the OMS needs from a connected shop (Shopify, WooCommerce): its catalogue, stock levels,
-fulfilments, cancellations, notes, and the orders it took (a reconciliation pull).
+fulfilments, cancellations (whole orders, or units of some lines), notes, and the orders it took
+(a reconciliation pull).
 
 Each platform implements `ShopClient` on its current API (Shopify: the GraphQL Admin API;
 WooCommerce: REST v3) behind a configurable `base_url`, so tests and the demo run the real
@@ -130,6 +131,20 @@ class ShopClient(Protocol):
 
     async def cancel(self, order_ref: str, *, reason: str, idempotency_key: str) -> None:
         """Cancel an order at the shop (we could not or did not fulfil it)."""
+        ...
+
+    async def cancel_lines(
+        self,
+        order_ref: str,
+        lines: Sequence[tuple[str, int]],
+        *,
+        reason: str,
+        idempotency_key: str,
+    ) -> None:
+        """Take units off lines of an order that goes on (a partial cancel). `lines` are (line
+        id, units taken off); our line ids are the shop's line item ids (the mappers keep them).
+        Neither money nor stock moves at the shop: refunding an order paid there is the shop's
+        call, and stock levels are ours to push. Done once per key, however often repeated."""
         ...
 
     async def note(self, order_ref: str, text: str, *, idempotency_key: str) -> None:

@@ -6,7 +6,8 @@ shops by their `https://` URL; the sandbox accepts Basic on any scheme).
 Collections are read page by page (`per_page=100`, the maximum) until `X-WP-TotalPages`;
 stock is written with the batch endpoints (100 objects per request, the documented limit),
 variations at their own route. WooCommerce has no idempotency keys, so each change that is
-not naturally idempotent looks first: a note containing its marker means it was made.
+not naturally idempotent looks first: a note (or a refund's reason) containing its marker
+means it was made.
 
 A 429 (hosts rate-limit WooCommerce) or a 5xx or network failure is retried here for a few
 seconds at most; past that budget it raises `ShopUnavailable` with the shop's `Retry-After`, so
@@ -19,6 +20,7 @@ import asyncio
 import email.utils
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -48,6 +50,9 @@ RETRY_BUDGET_S = 3.0
 # An order in one of these is not completed by our last parcel (the shop closed it otherwise).
 FINAL_STATUSES = frozenset({"completed", "cancelled", "refunded", "trash"})
 FIRST_BACKOFF_S = 0.25
+# WooCommerce answers a refund it will not create with 500 and this code (`wc_create_refund`'s
+# "Invalid refund amount.", a gateway that cannot refund): a refusal, not the site being down.
+REFUSED_WITH_500 = frozenset({"woocommerce_rest_cannot_create_order_refund"})
 
 
 class WooCommerceClient:
@@ -189,6 +194,81 @@ class WooCommerceClient:
             await self._json("PUT", f"/orders/{order_id}", body={"status": "cancelled"})
         await self._note_once(order_id, f"Cancelled by the OMS: {reason}", idempotency_key)
 
+    async def cancel_lines(
+        self,
+        order_ref: str,
+        lines: Sequence[tuple[str, int]],
+        *,
+        reason: str,
+        idempotency_key: str,
+    ) -> None:
+        """Take units off line items with a refund that moves no money and no stock.
+
+        Why a refund: it is what WooCommerce's REST API documents for taking units off an order
+        after checkout (`POST /orders/{id}/refunds`, each `line_items` entry an item id with the
+        `quantity` taken off); the order keeps its lines and shows each one's units refunded,
+        as its admin screen does. Rewriting the lines (`PUT /orders/{id}` with `line_items`)
+        would erase what the customer bought and was charged for.
+
+        `api_refund: false`: the order was paid at the shop, and whether and how to pay the
+        customer back is the shop's call, so no gateway is asked (bank transfer, cheque and
+        cash on delivery cannot refund through it anyway). Hence `refund_total` 0 and `amount`
+        "0": the order must not claim that money went back when none did; the reason says what
+        the units cost (Shopify's order edit likewise leaves a refund owed). `api_restock:
+        false`: the OMS sets the shop's stock levels itself.
+
+        Idempotent: the refund's reason carries `[idempotency_key]`; one found is the work done.
+        Units are checked against what each line has left (its quantity less what earlier
+        refunds took off): WooCommerce checks amounts, not quantities.
+        """
+        wanted: dict[str, int] = {}
+        for ref, units in lines:
+            if units:
+                wanted[str(ref)] = wanted.get(str(ref), 0) + int(units)
+        if not wanted:
+            return
+        order_id = _int_id(order_ref, "order_ref")
+        marker = f"[{idempotency_key}]"
+        refunds = [refund async for refund in self._pages(f"/orders/{order_id}/refunds")]
+        if any(marker in str(refund.get("reason") or "") for refund in refunds):
+            return
+        order = await self._json("GET", f"/orders/{order_id}")
+        items = {str(item.get("id")): item for item in order.get("line_items") or []}
+        refunded = _refunded_units(refunds)
+        body_lines, taken, owed = [], [], Decimal(0)
+        for ref, units in wanted.items():
+            item = items.get(ref)
+            if item is None:
+                raise ShopRequestError(
+                    "oms_unknown_line", f"order {order_id} has no line item {ref}"
+                )
+            ordered = int(item.get("quantity") or 0)
+            left = ordered - refunded.get(ref, 0)
+            if units < 0 or units > left:
+                raise ShopRequestError(
+                    "oms_too_many_units",
+                    f"order {order_id} line item {ref}: {units} unit(s) to take off, {left} left",
+                )
+            body_lines.append({"id": int(ref), "quantity": units, "refund_total": 0})
+            taken.append(f"{units} x {item.get('name') or ref}")
+            paid = Decimal(str(item.get("total") or 0)) + Decimal(str(item.get("total_tax") or 0))
+            owed += paid * units / max(ordered, 1)
+        text = (
+            f"Cancelled by the OMS: {', '.join(taken)} ({reason}). No money was refunded here: "
+            f"these units came to {owed.quantize(Decimal('0.01'))} {order.get('currency') or ''}"
+        ).rstrip()
+        await self._json(
+            "POST",
+            f"/orders/{order_id}/refunds",
+            body={
+                "amount": "0",
+                "reason": f"{text} {marker}",
+                "line_items": body_lines,
+                "api_refund": False,
+                "api_restock": False,
+            },
+        )
+
     async def note(self, order_ref: str, text: str, *, idempotency_key: str) -> None:
         """A private (admin) note, added once per idempotency key."""
         await self._note_once(_int_id(order_ref, "order_ref"), text, idempotency_key)
@@ -299,7 +379,7 @@ def _failure(method: str, url: str, response: httpx.Response) -> ShopRequestErro
         body = {}
     code = str(body.get("code") or f"http_{status}")
     message = f"{method} {url} -> {status}: {body.get('message') or response.reason_phrase}"
-    if status == 429 or status >= 500:
+    if status == 429 or (status >= 500 and code not in REFUSED_WITH_500):
         return ShopUnavailable(code, message, _retry_after(response))
     return ShopRequestError(code, message)
 
@@ -359,6 +439,19 @@ def _variation_title(product: dict[str, Any], variation: dict[str, Any]) -> str:
     options = ", ".join(str(a.get("option")) for a in variation.get("attributes") or [])
     base = str(product.get("name") or "")
     return f"{base} - {options}" if options else base
+
+
+def _refunded_units(refunds: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Units each order line item lost to refunds: a refund's line item is a negative copy of
+    the order's, which it names in its `_refunded_item_id` meta."""
+    units: dict[str, int] = {}
+    for refund in refunds:
+        for item in refund.get("line_items") or []:
+            meta = {m.get("key"): m.get("value") for m in item.get("meta_data") or []}
+            ref = str(meta.get("_refunded_item_id") or "")
+            if ref:
+                units[ref] = units.get(ref, 0) + abs(int(item.get("quantity") or 0))
+    return units
 
 
 def _shipped_text(fulfilment: ShopFulfilment, order: dict[str, Any], marker: str) -> str:
