@@ -142,6 +142,9 @@ confirm_shipment_at_shop: ActivityRef[io.ShopFulfilmentInput, str] = ref(
 cancel_at_shop: ActivityRef[io.ShopMessageInput, None] = ref(
     "cancel_at_shop", io.ShopMessageInput, None
 )
+cancel_lines_at_shop: ActivityRef[io.ShopLinesInput, None] = ref(
+    "cancel_lines_at_shop", io.ShopLinesInput, None
+)
 note_at_shop: ActivityRef[io.ShopMessageInput, None] = ref(
     "note_at_shop", io.ShopMessageInput, None
 )
@@ -176,6 +179,7 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     sweep_abandoned_orders,
     confirm_shipment_at_shop,
     cancel_at_shop,
+    cancel_lines_at_shop,
     note_at_shop,
 )
 # Every reference (the worker registers an implementation of each).

@@ -417,3 +417,12 @@ class ShopMessageInput(ShopOrderRef):
 
     idempotency_key: str
     text: str
+
+
+class ShopLinesInput(ShopOrderRef):
+    """Units of some lines were cancelled (the order goes on): the shop takes them off."""
+
+    idempotency_key: str
+    # (line id, units taken off); our line ids of a shop's order are its line item ids.
+    lines: list[tuple[str, int]] = Field(default_factory=list)
+    reason: str = ""

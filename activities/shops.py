@@ -1,5 +1,6 @@
 """Activities against connected shops: the listing map, the reconciliation pull, stock levels,
-and what an order tells the shop that sold it (a fulfilment with tracking, a cancel, a note).
+and what an order tells the shop that sold it (a fulfilment with tracking, a cancel, units of
+lines cancelled, a note).
 
 Every call opens the connection (credentials sealed at rest), builds the platform's client and
 closes it. A shop that is down or throttling raises a retryable error carrying its Retry-After;
@@ -339,6 +340,24 @@ class ShopActivities:
             await shop.cancel(inp.external_id, reason=inp.text, idempotency_key=inp.idempotency_key)
 
         await self._call(inp.connection_id, "cancel", cancel)
+
+    @activity.defn
+    async def cancel_lines_at_shop(self, inp: io.ShopLinesInput) -> None:
+        """Take cancelled units off the order's lines at the shop; the order goes on (done once
+        per idempotency key: the client leaves a marker on the shop's order and looks for it)."""
+        structlog.contextvars.bind_contextvars(
+            order_id=inp.order_id, connection_id=inp.connection_id
+        )
+
+        async def cancel(conn: connections.OpenConnection, shop: ShopClient) -> None:
+            await shop.cancel_lines(
+                inp.external_id,
+                list(inp.lines),
+                reason=inp.reason,
+                idempotency_key=inp.idempotency_key,
+            )
+
+        await self._call(inp.connection_id, "line cancel", cancel)
 
     @activity.defn
     async def note_at_shop(self, inp: io.ShopMessageInput) -> None:

@@ -164,5 +164,6 @@ def activities_for(
         shops.sync_shop,
         shops.confirm_shipment_at_shop,
         shops.cancel_at_shop,
+        shops.cancel_lines_at_shop,
         shops.note_at_shop,
     ]
