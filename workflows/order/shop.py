@@ -1,5 +1,5 @@
 """What the order tells the connected shop that sold it: each parcel's fulfilment with carrier
-and tracking, the cancellation, a note when a return is refunded.
+and tracking, the cancellation, units of lines cancelled, a note when a return is refunded.
 
 Only orders that came through a connection (`OrderInput.connection_id`), in runs started after
 `SHOP_LOOP`. Each push runs beside the order (a task), so a shop that is down delays nothing;
@@ -35,6 +35,8 @@ class ShopLink:
         self._ctx, self._connection_id = ctx, connection_id
         self._enabled = False
         self._pushes: list[asyncio.Task[None]] = []
+        # The last line cancel pushed: the next one waits for it (see `lines_cancelled`).
+        self._lines_push: asyncio.Task[None] | None = None
 
     def decide(self) -> None:
         """Decide the patch (called before the run's first local activity, like every patch)."""
@@ -73,6 +75,27 @@ class ShopLink:
             )
             self._push(act.cancel_at_shop, inp, "cancellation")
 
+    def lines_cancelled(self, key: str, lines: list[tuple[str, int]], reason: str) -> None:
+        """Units of some lines were cancelled and the order goes on: the shop takes them off
+        its order. `key` names this cancel within the order; `lines` are (line id, units taken
+        off). Each push waits for the one before it, because the shop works out what a line
+        keeps from what the previous cancel left."""
+        if not self._enabled or not any(units for _, units in lines):
+            return
+        inp = io.ShopLinesInput(
+            **self._ref(),
+            idempotency_key=self._ctx.key("shop-lines", key),
+            lines=[(line_id, units) for line_id, units in lines],
+            reason=reason,
+        )
+        self._lines_push = self._push(
+            act.cancel_lines_at_shop,
+            inp,
+            "line cancel",
+            after=self._lines_push,
+            lines=[{"line_id": line_id, "quantity": units} for line_id, units in lines],
+        )
+
     def noted(self, key: str, text: str) -> None:
         """A note on the shop's order (lines cancelled, a refund issued)."""
         if self._enabled:
@@ -95,8 +118,20 @@ class ShopLink:
             "(the order was paid on this shop)",
         )
 
-    def _push(self, ref: act.ActivityRef[Any, Any], inp: Any, what: str, **detail: Any) -> None:
+    def _push(
+        self,
+        ref: act.ActivityRef[Any, Any],
+        inp: Any,
+        what: str,
+        *,
+        after: asyncio.Task[None] | None = None,
+        **detail: Any,
+    ) -> asyncio.Task[None]:
+        """Run the push beside the order (after `after`, when given); the task."""
+
         async def push() -> None:
+            if after is not None:
+                await asyncio.gather(after, return_exceptions=True)
             try:
                 await ref.run(inp, policies.SHOP)
             except ActivityError as err:
@@ -105,7 +140,9 @@ class ShopLink:
                 self._ctx.event(tl.shop_updated(what, **detail))
             await self._ctx.project()
 
-        self._pushes.append(asyncio.create_task(push()))
+        task = asyncio.create_task(push())
+        self._pushes.append(task)
+        return task
 
     async def settled(self) -> None:
         """Wait for every push started so far."""
