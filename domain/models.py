@@ -7,13 +7,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from domain.money import q
 
 Channel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="Sales channel")]
 ShippingService = Literal["economy", "standard", "express", "overnight"]
 PositiveMoney = Annotated[Decimal, Field(ge=0, le=Decimal("1000000"), decimal_places=2)]
+# Net terms of an invoice when the order does not say.
+DEFAULT_TERMS_DAYS = 30
 
 
 class Strict(BaseModel):
@@ -62,10 +72,39 @@ class OrderLine(Strict):
 
 
 class PaymentMethod(Strict):
-    """How the customer pays: a tokenised card from the channel's checkout."""
+    """How the customer pays: a tokenised card from the channel's checkout, or (B2B) an
+    invoice per shipment, due `terms_days` after it ships."""
 
-    method: Literal["card"] = "card"
-    token: str = Field(min_length=1, max_length=200)
+    method: Literal["card", "invoice"] = "card"
+    # A card's gateway token; an invoice takes none ("" then, so the field stays a `str`).
+    token: str = Field(default="", max_length=200, validate_default=True)
+    # Payment terms of an invoice (net 30 unless told); a card has none.
+    terms_days: int | None = Field(default=None, ge=0, le=365, validate_default=True)
+
+    @field_validator("token")
+    @classmethod
+    def _token_for_card(cls, value: str, info: ValidationInfo) -> str:
+        method = info.data.get("method", "card")
+        if method == "card" and not value:
+            raise PydanticCustomError("missing", "a card payment needs a token")
+        if method == "invoice" and value:
+            raise PydanticCustomError("extra_forbidden", "an invoice payment takes no token")
+        return value
+
+    @field_validator("terms_days")
+    @classmethod
+    def _terms_for_invoice(cls, value: int | None, info: ValidationInfo) -> int | None:
+        method = info.data.get("method", "card")
+        if method == "invoice":
+            return DEFAULT_TERMS_DAYS if value is None else value
+        if value is not None:
+            raise PydanticCustomError("extra_forbidden", "only an invoice payment has terms")
+        return None
+
+    @property
+    def is_invoice(self) -> bool:
+        """Paid by invoice: the card gateway is never involved."""
+        return self.method == "invoice"
 
 
 class CanonicalOrder(Strict):

@@ -29,12 +29,24 @@ from domain.states import OrderStatus
 
 
 class PaymentEntry(BaseModel):
-    """One gateway operation as shown on the order."""
+    """One gateway operation as shown on the order (for an invoice order: the receivable, an
+    invoice per shipment, credit notes; no gateway involved)."""
 
-    kind: Literal["authorization", "capture", "void", "refund"]
+    kind: Literal[
+        "authorization",
+        "capture",
+        "void",
+        "refund",
+        "receivable",
+        "invoice",
+        "credit_note",
+    ]
     amount: Decimal
     status: str
     reference: str = ""
+    # An invoice's number and when it is due.
+    document: str | None = None
+    due_at: datetime | None = None
 
 
 class PaymentState(BaseModel):

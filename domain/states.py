@@ -10,6 +10,10 @@ from domain.errors import InvalidTransition as InvalidTransition
 class OrderStatus(StrEnum):
     """Customer-visible status of an order."""
 
+    # Stored and editable, not placed: no stock taken, no payment, no workflow (confirm places
+    # it as `received`; the sweeper expires one left too long).
+    DRAFT = "draft"
+    EXPIRED = "expired"
     RECEIVED = "received"
     # Stock is reserved; the shop has not been paid yet, so nothing ships.
     AWAITING_PAYMENT = "awaiting_payment"
@@ -30,10 +34,14 @@ _ACTIVE = {S.RECEIVED, S.BACKORDERED, S.IN_FULFILLMENT}
 # Statuses where an order's stock outcome is known (reserved, backordered, or ended): every
 # step but the first ones, and not waiting for payment or on hold.
 STOCK_SETTLED: frozenset[str] = frozenset(
-    s.value for s in OrderStatus if s not in {S.RECEIVED, S.AWAITING_PAYMENT, S.ON_HOLD}
+    s.value for s in OrderStatus if s not in {S.DRAFT, S.RECEIVED, S.AWAITING_PAYMENT, S.ON_HOLD}
 )
+# Drafts (and the drafts that expired) were never placed: no demand, no sale, no KPI.
+NOT_PLACED: frozenset[str] = frozenset({S.DRAFT.value, S.EXPIRED.value})
 
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.DRAFT: frozenset({S.RECEIVED, S.EXPIRED}),
+    S.EXPIRED: frozenset(),
     S.RECEIVED: frozenset({S.IN_FULFILLMENT, S.BACKORDERED, S.ON_HOLD, S.CANCELLED, S.FAILED}),
     S.BACKORDERED: frozenset(
         {S.IN_FULFILLMENT, S.AWAITING_PAYMENT, S.ON_HOLD, S.CANCELLED, S.FAILED}
@@ -53,7 +61,7 @@ ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.RETURNED: frozenset(),
 }
 
-TERMINAL = frozenset({S.CANCELLED, S.FAILED, S.RETURNED})
+TERMINAL = frozenset({S.CANCELLED, S.FAILED, S.RETURNED, S.EXPIRED})
 
 
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:

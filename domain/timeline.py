@@ -68,6 +68,16 @@ class EventType(StrEnum):
     PAYMENT_RECEIVED_AT_SHOP = "payment_received_at_shop"
     SHOP_UPDATED = "shop_updated"
     SHOP_UPDATE_FAILED = "shop_update_failed"
+    # Drafts (services/drafts.py): stored, edited, placed, or left to expire.
+    DRAFT_CREATED = "draft_created"
+    DRAFT_EDITED = "draft_edited"
+    DRAFT_CONFIRMED = "draft_confirmed"
+    DRAFT_EXPIRED = "draft_expired"
+    # Invoice payment (B2B): the receivable, an invoice per shipment, credit notes.
+    RECEIVABLE_OPENED = "receivable_opened"
+    INVOICE_ISSUED = "invoice_issued"
+    CREDIT_NOTE_ISSUED = "credit_note_issued"
+    RECEIVABLE_REDUCED = "receivable_reduced"
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,16 @@ def received(total: Decimal, lines: int) -> Entry:
 def payment(kind: EventType, amount: Decimal, **detail: Any) -> Entry:
     """A gateway operation (authorized, captured, refunded, voided) or its absence."""
     return Entry(kind, {"amount": str(amount), **detail})
+
+
+def invoice_document(
+    kind: EventType, document: str, amount: Decimal, reference: str, due_at: str | None = None
+) -> Entry:
+    """An invoice or a credit note was issued (`reference`: the shipment, or the return)."""
+    detail: dict[str, Any] = {"document": document, "amount": str(amount), "reference": reference}
+    if due_at is not None:
+        detail["due_at"] = due_at
+    return Entry(kind, detail)
 
 
 # ---- allocation ----------------------------------------------------------------------------------
