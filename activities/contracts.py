@@ -82,6 +82,15 @@ refund_payment: ActivityRef[io.PaymentOpInput, io.PaymentOpResult] = ref(
     "refund_payment", io.PaymentOpInput, io.PaymentOpResult
 )
 
+# Invoice payment (B2B): the receivable, invoices and credit notes, in our own database.
+open_receivable: ActivityRef[io.OpenReceivableInput, None] = ref(
+    "open_receivable", io.OpenReceivableInput, None
+)
+issue_invoice: ActivityRef[io.InvoiceInput, None] = ref("issue_invoice", io.InvoiceInput, None)
+release_receivable: ActivityRef[io.ReleaseReceivableInput, None] = ref(
+    "release_receivable", io.ReleaseReceivableInput, None
+)
+
 # Shipping.
 buy_label: ActivityRef[io.BuyLabelInput, io.LabelResult] = ref(
     "buy_label", io.BuyLabelInput, io.LabelResult
@@ -166,6 +175,9 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     capture_payment,
     void_payment,
     refund_payment,
+    open_receivable,
+    issue_invoice,
+    release_receivable,
     buy_label,
     hand_over_parcel,
     void_label,

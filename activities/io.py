@@ -59,6 +59,57 @@ class PaymentOpResult(BaseModel):
     amount: Decimal
 
 
+# ---- invoice payment (B2B) -------------------------------------------------------------------
+
+
+class OpenReceivableInput(BaseModel):
+    """An invoice order was taken: record what the customer is expected to owe."""
+
+    order_id: str
+    channel: str
+    customer_name: str
+    customer_email: str
+    currency: str
+    terms_days: int
+    amount: Decimal
+
+
+class InvoiceLine(BaseModel):
+    """One line of an invoice: units of an order line at its unit price."""
+
+    line_id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+
+
+class InvoiceInput(BaseModel):
+    """Issue an invoice (a shipment shipped) or a credit note (a refund); `document_id` makes
+    it once only, and an invoice's PDF is stored for `GET /v1/shipments/{id}/invoice`."""
+
+    document_id: str
+    order_id: str
+    kind: Literal["invoice", "credit_note"]
+    # The shipment an invoice bills; what a credit note refunds (an RMA, a parcel, a change).
+    reference: str
+    amount: Decimal
+    currency: str
+    issued_at: datetime
+    due_at: datetime | None = None
+    terms_days: int = 0
+    order_number: str = ""
+    bill_to: Address | None = None
+    customer_email: str = ""
+    lines: list[InvoiceLine] = Field(default_factory=list)
+
+
+class ReleaseReceivableInput(BaseModel):
+    """What the order will never invoice (it shipped less, or stopped) leaves the receivable."""
+
+    order_id: str
+    amount: Decimal
+
+
 class RouteInput(BaseModel):
     order_id: str
     channel: str

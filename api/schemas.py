@@ -40,6 +40,9 @@ class PaymentView(BaseModel):
     amount: str
     status: str
     reference: str = ""
+    # An invoice's number and due date (orders paid by invoice).
+    document: str | None = None
+    due_at: datetime | None = None
 
 
 class EventView(BaseModel):

@@ -39,6 +39,8 @@ async def get_view(session: AsyncSession, order_id: str, settings: Settings) -> 
                 amount=str(p["amount"]),
                 status=p["status"],
                 reference=p.get("reference", ""),
+                document=p.get("document"),
+                due_at=p.get("due_at"),
             )
             for p in (row.payments or [])
         ],  # type: ignore[misc]

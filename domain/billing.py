@@ -33,8 +33,14 @@ def capture_plan(
         return []
     extras = order.shipping_price + order.tax_total
     if completes_order:
-        left = q(order.total - planned_before) - sum(merchandise, Decimal(0))
-        shares = allocate(max(Decimal("0"), left), merchandise)
+        budget = max(Decimal("0"), q(order.total - planned_before))
+        left = budget - sum(merchandise, Decimal(0))
+        if left < 0:
+            # Earlier parcels already took more than their share (an order change lowered the
+            # shipping or tax after they were invoiced): this pass takes only what the total
+            # leaves, so the order never captures more than its total.
+            return allocate(budget, merchandise)
+        shares = allocate(left, merchandise)
     else:
         whole = order.merchandise_total
         shares = [q(extras * m / whole) if whole > 0 else Decimal("0.00") for m in merchandise]

@@ -23,6 +23,8 @@ def closed(state: OrderState, action: str) -> str | None:
         return f"cannot {action} an order that is {state.status.value}; start a return"
     if state.progress.cancel_requested:
         return "cancellation is in progress"
+    if state.progress.change_pending:
+        return "an order change is in progress"
     return None
 
 
@@ -76,6 +78,24 @@ def reroute_refusal(state: OrderState) -> str | None:
         return "a reroute is already in progress"
     if state.any_shipped() and _nothing_open(state):
         return f"shipment {_shipped_ids(state)} has already shipped; nothing left to reroute"
+    return None
+
+
+def change_refusal(state: OrderState) -> str | None:
+    """Lines can be cancelled or edited while part of the order has not shipped."""
+    why = closed(state, "change")
+    if why:
+        return why
+    if not state.progress.confirmed:
+        return "the order is still being taken in (payment, stock); change it once confirmed"
+    if state.on_hold:
+        return "order is on hold; release it before changing it"
+    if state.progress.reroute_pending:
+        return "a reroute is in progress"
+    if state.status == S.AWAITING_PAYMENT:
+        return "the shop has not been paid for the order yet; change it at the shop"
+    if state.progress.fulfilment_over or (state.any_shipped() and _nothing_open(state)):
+        return f"shipment {_shipped_ids(state)} has already shipped; start a return instead"
     return None
 
 

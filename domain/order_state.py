@@ -34,6 +34,7 @@ class PaymentEntry(BaseModel):
 
     kind: Literal[
         "authorization",
+        "increment",
         "capture",
         "void",
         "refund",
@@ -56,6 +57,8 @@ class PaymentState(BaseModel):
     authorized: Decimal = Decimal("0")
     captured: Decimal = Decimal("0")
     refunded: Decimal = Decimal("0")
+    # Refunded because an order change left less to pay than was captured (not a return).
+    change_refunds: Decimal = Decimal("0")
     voided: bool = False
     entries: list[PaymentEntry] = Field(default_factory=list)
 
@@ -93,6 +96,8 @@ class OrderSnapshot(BaseModel):
     ship_to: dict[str, Any] | None = None
     # Timeline events not projected yet.
     events: list[TimelineEvent] = Field(default_factory=list)
+    # After an order change: the order's lines, shipping, tax and total as they are now.
+    order_change: dict[str, Any] | None = None
 
 
 class OrderProgress(BaseModel):
@@ -117,10 +122,18 @@ class OrderProgress(BaseModel):
     partly_backordered: bool = False
     # Taken in unpaid: the shop's payment arrived (signal).
     paid_at_shop: bool = False
+    # An order change (line cancel or edit) is under way; `change_seq` counts those asked
+    # for (each has its own idempotency keys), `changes_applied` those that took effect.
+    change_pending: bool = False
+    change_seq: int = 0
+    changes_applied: int = 0
+    # Every line has shipped or been cancelled: nothing is left to change.
+    fulfilment_over: bool = False
     shipment_seq: int = 0
     # Read-model bookkeeping: events already projected, the address the read model holds.
     projected_events: int = 0
     projected_ship_to: Address | None = None
+    projected_changes: int = 0
 
 
 class OrderState(BaseModel):

@@ -98,3 +98,11 @@ def units_by_line(shipments: Iterable[ShipmentState]) -> dict[str, int]:
         for part in sh.lines:
             out[part.line_id] = out.get(part.line_id, 0) + part.quantity
     return out
+
+
+def units_of(lines: Iterable[ShipmentLine]) -> dict[str, int]:
+    """line_id -> units in these parts of lines."""
+    out: dict[str, int] = {}
+    for part in lines:
+        out[part.line_id] = out.get(part.line_id, 0) + part.quantity
+    return out

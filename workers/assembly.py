@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from activities.channels import DEFAULT_SYNC_CHANNELS, ChannelActivities, settle_changes
 from activities.forecasting import ForecastingActivities
 from activities.inventory import InventoryActivities
+from activities.invoicing import InvoicingActivities
 from activities.notifications import NotificationActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
@@ -131,6 +132,7 @@ def activities_for(
     )
     forecasting = ForecastingActivities(sessions)
     returns = ReturnActivities(sessions)
+    invoicing = InvoicingActivities(sessions)
     sweeper = SweeperActivities(
         sessions, integrations.gateway, integrations.carriers, integrations.warehouse
     )
@@ -150,6 +152,9 @@ def activities_for(
         payments.capture_payment,
         payments.void_payment,
         payments.refund_payment,
+        invoicing.open_receivable,
+        invoicing.issue_invoice,
+        invoicing.release_receivable,
         shipping.buy_label,
         shipping.hand_over_parcel,
         shipping.void_label,

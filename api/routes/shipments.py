@@ -71,6 +71,17 @@ async def packing_slip(shipment_id: str, session: SessionDep) -> Response:
     return await _document(session, shipment_id, "packing_slip")
 
 
+@router.get(
+    "/{shipment_id}/invoice",
+    dependencies=[Depends(require("shipments:read"))],
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def shipment_invoice(shipment_id: str, session: SessionDep) -> Response:
+    """The invoice of a shipment of an order paid by invoice (PDF), issued when it shipped."""
+    return await _document(session, shipment_id, "invoice")
+
+
 async def _document(session: SessionDep, shipment_id: str, kind: str) -> Response:
     doc = await session.scalar(
         select(ShipmentDocument).where(

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.shipments import ShipmentState
     from domain.timeline import EventType as E
     from workflows import policies
+    from workflows.order import invoicing
     from workflows.order.context import CHANNEL_PAID, RECOMPOSED, OrderContext
 
 
@@ -31,6 +32,8 @@ class PaymentLedger:
 
     async def authorize(self) -> None:
         """Hold the order total on the customer's card (marketplaces and free orders skip it)."""
+        if invoicing.is_invoice(self._ctx):
+            return await invoicing.open_receivable(self._ctx)  # B2B: a receivable, no card
         ctx, order = self._ctx, self._ctx.s.order
         if order.payment.token.startswith(CHANNEL_PAID):
             # Marketplaces (Amazon, eBay, Etsy, Walmart) collect the money; we never touch a card.
@@ -75,6 +78,8 @@ class PaymentLedger:
 
     async def capture(self, sh: ShipmentState) -> None:
         """Capture what one shipment carried (once)."""
+        if invoicing.is_invoice(self._ctx):
+            return await invoicing.invoice_shipment(self._ctx, sh)
         pay, ctx = self._pay, self._ctx
         if sh.captured or not pay.authorization_id or sh.capture_amount <= 0:
             return
@@ -98,6 +103,8 @@ class PaymentLedger:
 
     async def refund(self, amount: Decimal, reference: str) -> Decimal:
         """Give back part of what was captured (once per reference); returns what was refunded."""
+        if invoicing.is_invoice(self._ctx):
+            return await invoicing.credit(self._ctx, amount, reference)  # a credit note
         pay, ctx = self._pay, self._ctx
         if not pay.authorization_id or amount <= 0:
             return Decimal("0")
@@ -122,6 +129,8 @@ class PaymentLedger:
 
     async def void_rest(self) -> None:
         """Release whatever the authorization holds beyond what was captured."""
+        if invoicing.is_invoice(self._ctx):
+            return await invoicing.release_rest(self._ctx)
         pay, ctx = self._pay, self._ctx
         if self.uncaptured <= 0:
             return

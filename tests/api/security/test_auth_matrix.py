@@ -35,6 +35,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/orders/{order_id}/release"): "orders:act",
     ("POST", "/v1/orders/{order_id}/address"): "orders:act",
     ("POST", "/v1/orders/{order_id}/reroute"): "orders:act",
+    ("GET", "/v1/receivables"): "orders:read",
+    ("GET", "/v1/shipments/{shipment_id}/invoice"): "shipments:read",
     ("GET", "/v1/inventory/{sku}"): "inventory:read",
     ("POST", "/v1/inventory/adjustments"): "inventory:write",
     ("POST", "/v1/inventory/receipts"): "inventory:write",

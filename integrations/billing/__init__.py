@@ -1,0 +1,1 @@
+"""Billing documents: invoices and credit notes of orders paid by invoice."""
