@@ -56,6 +56,21 @@ class PaymentActivities:
         )
 
     @activity.defn
+    async def increment_authorization(self, inp: io.IncrementInput) -> io.AuthorizeResult:
+        """Raise the authorization to the order's new total (incremental authorization)."""
+        auth = await call(
+            self._gateway.increment(
+                idempotency_key=inp.idempotency_key,
+                authorization_id=inp.authorization_id,
+                total=inp.total,
+            )
+        )
+        log.info("authorization raised", order_id=inp.order_id, amount=str(auth.amount))
+        return io.AuthorizeResult(
+            authorization_id=auth.authorization_id, amount=auth.amount, status=auth.status
+        )
+
+    @activity.defn
     async def capture_payment(self, inp: io.PaymentOpInput) -> io.PaymentOpResult:
         """Capture what one shipment carried."""
         result = await call(

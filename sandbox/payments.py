@@ -1,8 +1,9 @@
 """A card gateway that behaves like Stripe's test mode, with its state in the sandbox database.
 
 Test tokens: `tok_chargeDeclined`, `tok_insufficientFunds` and `tok_chargeDeclinedExpiredCard`
-decline; `tok_flaky` fails the first attempt of every idempotency key with `GatewayUnavailable`;
-any other token authorizes.
+decline; `tok_incrementDeclined` authorizes but declines any increment (an edit's extra
+amount); `tok_flaky` fails the first attempt of every idempotency key with
+`GatewayUnavailable`; any other token authorizes.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sandbox.payment_idempotency import IdempotentRequests, Operation
 from sandbox.tables import SandboxPaymentAuthorization, SandboxPaymentOperation
 
 FLAKY_TOKEN = "tok_flaky"
+INCREMENT_DECLINED_TOKEN = "tok_incrementDeclined"
 DECLINES: dict[str, tuple[str, str]] = {
     "tok_chargeDeclined": ("card_declined", "Your card was declined."),
     "tok_insufficientFunds": ("insufficient_funds", "Your card has insufficient funds."),
@@ -109,6 +111,44 @@ class SandboxPaymentGateway:
             ).model_dump(mode="json")
 
         response = await self._call(idempotency_key, "authorize", params, run)
+        return Authorization.model_validate(response)
+
+    async def increment(
+        self, *, idempotency_key: str, authorization_id: str, total: Decimal
+    ) -> Authorization:
+        """Raise the authorization to `total`, like Stripe's incremental authorization:
+        refused once voided, or when `total` is not above what is authorized."""
+        cents = _cents(total)
+        params = {"authorization_id": authorization_id, "amount": str(cents)}
+
+        async def run(session: AsyncSession, attempt: int) -> dict[str, Any]:
+            auth = await self._locked(session, authorization_id, attempt)
+            if cents <= auth.amount_cents:
+                raise PaymentStateError(
+                    "invalid_amount", "The new amount must exceed the authorized amount."
+                )
+            if auth.voided_at is not None:
+                raise PaymentStateError("authorization_voided", "The authorization was voided.")
+            if auth.token == INCREMENT_DECLINED_TOKEN:
+                raise PaymentDeclined("card_declined", "The card declined the additional amount.")
+            added = cents - auth.amount_cents
+            auth.amount_cents = cents
+            auth.updated_at = self._clock()
+            self._ledger(session, auth, "increment", added, idempotency_key)
+            return Authorization(
+                authorization_id=auth.authorization_id,
+                amount=_money(auth.amount_cents),
+                currency=auth.currency,
+                reference=auth.reference,
+                status=payment_status(
+                    _money(auth.amount_cents),
+                    _money(auth.captured_cents),
+                    _money(auth.refunded_cents),
+                    False,
+                ),
+            ).model_dump(mode="json")
+
+        response = await self._call(idempotency_key, "increment", params, run)
         return Authorization.model_validate(response)
 
     async def capture(
@@ -259,7 +299,13 @@ class SandboxPaymentGateway:
         cents: int,
         key: str,
     ) -> SandboxPaymentOperation:
-        prefix = {"authorize": "auth", "capture": "cap", "void": "void", "refund": "re"}[kind]
+        prefix = {
+            "authorize": "auth",
+            "increment": "inc",
+            "capture": "cap",
+            "void": "void",
+            "refund": "re",
+        }[kind]
         op = SandboxPaymentOperation(
             operation_id=_new_id(prefix),
             authorization_id=auth.authorization_id,

@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
-OperationKind = Literal["authorize", "capture", "void", "refund"]
+OperationKind = Literal["authorize", "increment", "capture", "void", "refund"]
 PaymentStatus = Literal[
     "authorized", "partially_captured", "captured", "voided", "partially_refunded", "refunded"
 ]
@@ -90,6 +90,14 @@ class PaymentGateway(Protocol):
         self, *, idempotency_key: str, amount: Decimal, currency: str, token: str, reference: str
     ) -> Authorization:
         """Hold `amount` on the card behind `token`."""
+        ...
+
+    async def increment(
+        self, *, idempotency_key: str, authorization_id: str, total: Decimal
+    ) -> Authorization:
+        """Raise the same authorization to `total` (an order edit raised the order's total);
+        the new total, not the difference, so a retry sends the same request. Declines raise
+        `PaymentDeclined`."""
         ...
 
     async def capture(

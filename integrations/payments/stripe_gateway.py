@@ -78,7 +78,13 @@ class StripeGateway:
             "payment_method_types": ["card"],
             "description": reference,
             "metadata": {"reference": reference},
-            "payment_method_options": {"card": {"request_multicapture": "if_available"}},
+            "payment_method_options": {
+                "card": {
+                    "request_multicapture": "if_available",
+                    # Order edits that raise the total increment this same PaymentIntent.
+                    "request_incremental_authorization": "if_available",
+                }
+            },
         }
         if token.startswith("tok_"):
             # Legacy card tokens (tok_visa) become a PaymentMethod through payment_method_data.
@@ -100,6 +106,31 @@ class StripeGateway:
             amount=from_minor(intent.amount, intent.currency),
             currency=intent.currency.upper(),
             reference=reference,
+        )
+
+    async def increment(
+        self, *, idempotency_key: str, authorization_id: str, total: Decimal
+    ) -> Authorization:
+        """Incremental authorization: the PaymentIntent's amount becomes `total`.
+
+        Stripe allows it only where the card network granted it at confirmation
+        (`request_incremental_authorization=if_available`); elsewhere Stripe refuses it and
+        the edit that needed it is refused too.
+        """
+        intent = await _call(self._client.v1.payment_intents.retrieve_async(authorization_id))
+        raised = await _call(
+            self._client.v1.payment_intents.increment_authorization_async(
+                authorization_id,
+                {"amount": to_minor(total, intent.currency)},
+                {"idempotency_key": idempotency_key},
+            )
+        )
+        meta = raised.metadata
+        return Authorization(
+            authorization_id=raised.id,
+            amount=from_minor(raised.amount, raised.currency),
+            currency=raised.currency.upper(),
+            reference=str(meta["reference"]) if meta and "reference" in meta else "",
         )
 
     async def capture(
