@@ -132,6 +132,20 @@ class InventoryActivities:
         return units
 
     @activity.defn
+    async def trim_open_lines(self, inp: io.TrimLinesInput) -> int:
+        """Lines an order change reduced give back what they held or claimed while waiting
+        (idempotent: a retry finds nothing beyond what each line keeps)."""
+        units = await stock_service.trim_for_order(
+            self._sessions,
+            activity.client(),
+            order_id=inp.order_id,
+            keep=inp.keep,
+            reason=inp.reason,
+        )
+        log.info("open lines trimmed", order_id=inp.order_id, units=units, keep=inp.keep)
+        return units
+
+    @activity.defn
     async def commit_stock(self, inp: io.CommitStockInput) -> int:
         """A shipment left its location: its units leave on-hand."""
         async with self._sessions.begin() as session:

@@ -129,3 +129,21 @@ async def release_for_order(
     if client is not None:
         await wake(client, woken)
     return units
+
+
+async def trim_for_order(
+    sessions: async_sessionmaker[AsyncSession],
+    client: Client | None,
+    *,
+    order_id: str,
+    keep: dict[str, int],
+    reason: str = "",
+) -> int:
+    """An order change reduced lines: what they held or claimed while waiting beyond what they
+    keep goes back (`store.inventory.trim_open`); freed units serve the oldest backorders."""
+    async with sessions.begin() as session:
+        units = await inventory.trim_open(session, order_id, keep, reason)
+        woken = set(inventory.wakeups(session))
+    if client is not None:
+        await wake(client, woken)
+    return units

@@ -233,6 +233,40 @@ async def return_open(
     return await _return(session, cond)
 
 
+async def return_units(session: AsyncSession, order_id: str, line_id: str, units: int) -> int:
+    """Give back up to `units` of one line's open promise (a change took them off the order);
+    returns the units given back."""
+    sku = await session.scalar(
+        select(OrderDemand.sku).where(
+            OrderDemand.order_id == order_id,
+            OrderDemand.line_id == line_id,
+            OrderDemand.open_units > 0,
+        )
+    )
+    if sku is None or units <= 0:
+        return 0
+    await _lock(session, sku)  # the SKU first, then the row: the order intake locks them in
+    row = await session.scalar(
+        select(OrderDemand)
+        .where(OrderDemand.order_id == order_id, OrderDemand.line_id == line_id)
+        .with_for_update()
+    )
+    if row is None or row.open_units <= 0:
+        return 0
+    given = min(units, row.open_units)
+    row.open_units -= given
+    if row.open_units == 0:
+        row.status = "returned"
+    await session.execute(
+        update(SkuDemand)
+        .where(SkuDemand.sku == sku)
+        .values(open_units=SkuDemand.open_units - given, updated_at=func.now())
+    )
+    await session.execute(insert(StockChange), [{"sku": sku}])
+    await session.flush()
+    return given
+
+
 async def return_for_orders(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
     """`return_open` for many orders at once (the projection of orders that ended)."""
     if not order_ids:

@@ -425,6 +425,70 @@ async def release(
     return released
 
 
+async def trim_open(
+    session: AsyncSession, order_id: str, keep: dict[str, int], reason: str = ""
+) -> int:
+    """An order change took units of lines off: each line in `keep` keeps at most that many
+    units outside its shipments, and what it held or claimed beyond them goes back.
+
+    In this order per line: units set aside for it while it waited (the `waiting` hold), its
+    intake promise, its place in the backorder queue (kept, with `queued_at`, for what it still
+    waits for). Shipment holds are not touched: the change takes those shipments back whole.
+    Returns the held units freed (they go on to the next waiting lines).
+    """
+    moves: list[Move] = []
+    freed: set[tuple[str, str]] = set()
+    for line_id, units in sorted(keep.items()):
+        rows = list(
+            await session.scalars(
+                select(Reservation)
+                .where(
+                    Reservation.order_id == order_id,
+                    Reservation.hold_id == WAITING,
+                    Reservation.line_id == line_id,
+                    Reservation.status == "held",
+                )
+                .order_by(Reservation.location_id)
+                .with_for_update()
+            )
+        )
+        kept = 0
+        for row in rows:
+            take = min(row.quantity, max(0, units - kept))
+            drop = row.quantity - take
+            kept += take
+            if not drop:
+                continue
+            if take:
+                row.quantity = take
+            else:
+                row.status = "released"
+            row.updated_at = datetime.now(UTC)
+            await session.execute(
+                update(StockLevel)
+                .where(StockLevel.sku == row.sku, StockLevel.location_id == row.location_id)
+                .values(reserved=StockLevel.reserved - drop, updated_at=func.now())
+            )
+            why = reason or f"order {order_id} line {line_id} changed"
+            moves.append(Move(row.sku, row.location_id, "release", 0, -drop, why, order_id))
+            freed.add((row.sku, row.location_id))
+        still_needed = max(0, units - kept)
+        promised = (await demand.open_for_order(session, order_id)).get(line_id, 0)
+        if promised > still_needed:
+            await demand.return_units(session, order_id, line_id, promised - still_needed)
+        queued = await session.get(Backorder, (order_id, line_id), with_for_update=True)
+        if queued is not None:
+            if still_needed == 0:
+                await session.delete(queued)
+            else:
+                queued.quantity = min(queued.quantity, still_needed)
+    await session.flush()
+    await record(session, moves)
+    for sku, location_id in sorted(freed):
+        await serve_waiting(session, sku, location_id)
+    return sum(-m.reserved_delta for m in moves)
+
+
 async def commit(
     session: AsyncSession,
     order_id: str,
