@@ -67,6 +67,9 @@ release_stock: ActivityRef[io.ReleaseStockInput, int] = ref(
     "release_stock", io.ReleaseStockInput, int
 )
 commit_stock: ActivityRef[io.CommitStockInput, int] = ref("commit_stock", io.CommitStockInput, int)
+trim_open_lines: ActivityRef[io.TrimLinesInput, int] = ref(
+    "trim_open_lines", io.TrimLinesInput, int
+)
 
 # Payments.
 authorize_payment: ActivityRef[io.AuthorizeInput, io.AuthorizeResult] = ref(
@@ -80,6 +83,9 @@ void_payment: ActivityRef[io.PaymentOpInput, io.PaymentOpResult] = ref(
 )
 refund_payment: ActivityRef[io.PaymentOpInput, io.PaymentOpResult] = ref(
     "refund_payment", io.PaymentOpInput, io.PaymentOpResult
+)
+increment_authorization: ActivityRef[io.IncrementInput, io.AuthorizeResult] = ref(
+    "increment_authorization", io.IncrementInput, io.AuthorizeResult
 )
 
 # Invoice payment (B2B): the receivable, invoices and credit notes, in our own database.
@@ -171,10 +177,12 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     reserve_stock,
     release_stock,
     commit_stock,
+    trim_open_lines,
     authorize_payment,
     capture_payment,
     void_payment,
     refund_payment,
+    increment_authorization,
     open_receivable,
     issue_invoice,
     release_receivable,

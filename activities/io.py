@@ -59,6 +59,15 @@ class PaymentOpResult(BaseModel):
     amount: Decimal
 
 
+class IncrementInput(BaseModel):
+    """Raise the order's authorization to `total` (an edit raised the order's total)."""
+
+    idempotency_key: str
+    order_id: str
+    authorization_id: str
+    total: Decimal
+
+
 # ---- invoice payment (B2B) -------------------------------------------------------------------
 
 
@@ -159,6 +168,14 @@ class ReleaseStockInput(BaseModel):
     reason: str = ""
     # The order stops waiting for stock (it ended, or its open lines were cancelled).
     leave_queue: bool = False
+
+
+class TrimLinesInput(BaseModel):
+    """An order change: each line keeps at most `keep[line_id]` units outside its shipments."""
+
+    order_id: str
+    keep: dict[str, int]
+    reason: str = ""
 
 
 class CommitStockInput(BaseModel):

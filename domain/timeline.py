@@ -24,6 +24,7 @@ class EventType(StrEnum):
     PAYMENT_NOT_REQUIRED = "payment_not_required"
     PAYMENT_CAPTURED = "payment_captured"
     PAYMENT_REFUNDED = "payment_refunded"
+    PAYMENT_INCREMENTED = "payment_incremented"
     PAYMENT_VOIDED = "payment_voided"
     ROUTED = "routed"
     BACKORDERED = "backordered"
@@ -52,6 +53,9 @@ class EventType(StrEnum):
     CANCEL_REQUESTED = "cancel_requested"
     CANCEL_REFUSED = "cancel_refused"
     PARTIALLY_CANCELLED = "partially_cancelled"
+    LINES_CANCELLED = "lines_cancelled"
+    ORDER_EDITED = "order_edited"
+    CHANGE_REFUSED = "change_refused"
     CANCELLED = "cancelled"
     STOCK_RELEASED = "stock_released"
     FAILED = "failed"
@@ -222,6 +226,37 @@ def cancelled_part(
 ) -> Entry:
     """What a cancel (or the backorder deadline) took off an order that is partly under way."""
     return Entry(kind, {"reason": reason, "shipments": shipments, "lines": lines})
+
+
+def order_changed(
+    kind: EventType,
+    reason: str,
+    lines: list[dict[str, Any]],
+    totals: tuple[Decimal, Decimal],
+    payment: dict[str, Any],
+    replanned: list[str],
+) -> Entry:
+    """A line cancel or an edit took effect: lines before and after, totals, the money, and the
+    shipments it took back to plan again."""
+    return Entry(
+        kind,
+        {
+            "reason": reason,
+            "lines": lines,
+            "total_before": str(totals[0]),
+            "total_after": str(totals[1]),
+            "payment": payment,
+            "replanned": replanned,
+        },
+    )
+
+
+def by(entry: Entry, actor: Any) -> Entry:
+    """The entry with who asked for it (an `Actor`: API key id and name), when known."""
+    if actor is None:
+        return entry
+    who = {"key_id": actor.key_id, "name": actor.name, "role": actor.role}
+    return Entry(entry.type, {**entry.detail, "actor": who})
 
 
 def alert(message: str, **detail: Any) -> Entry:

@@ -7,7 +7,7 @@ Raises the domain errors of `domain/errors.py`; `api/errors.py` maps them to HTT
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import select
@@ -29,6 +29,7 @@ from domain.errors import (
 )
 from domain.models import CanonicalOrder, order_id_for, workflow_id_for
 from domain.order_state import OrderState
+from domain.states import NOT_PLACED
 from domain.timings import OrderInput
 from domain.validation import address_problems
 from services.intake_writer import writer_for
@@ -45,10 +46,10 @@ log = structlog.get_logger(__name__)
 FINISHED = ("cancelled", "failed", "completed", "returned")
 
 
-def _document(order: CanonicalOrder) -> dict[str, Any]:
+def document_of(order: CanonicalOrder) -> dict[str, Any]:
     """What the read model keeps of the order: everything but the payment token."""
     doc = order.model_dump(mode="json")
-    doc["payment"] = {"method": order.payment.method}
+    doc["payment"] = order.payment.model_dump(mode="json", exclude={"token"}, exclude_none=True)
     return doc
 
 
@@ -96,7 +97,7 @@ def order_values(order: CanonicalOrder, connection_id: str | None = None) -> dic
         "status": "received",
         "currency": order.currency,
         "total": order.total,
-        "document": _document(order),
+        "document": document_of(order),
         "shipments": [],
         "payments": [],
         "routing": {},
@@ -107,7 +108,7 @@ def order_values(order: CanonicalOrder, connection_id: str | None = None) -> dic
     }
 
 
-def _out_of_stock(order: CanonicalOrder, short: list[Uncovered]) -> OutOfStock:
+def out_of_stock(order: CanonicalOrder, short: list[Uncovered]) -> OutOfStock:
     """The refusal, naming the first line the network cannot cover."""
     index = {line.line_id: i for i, line in enumerate(order.lines)}
     first = min(short, key=lambda x: index.get(x.line_id, 0))
@@ -152,7 +153,7 @@ async def submit(
     )
     recorded = await writer_for(sessions).record(intake)  # batched with concurrent intakes
     if recorded.refused:
-        raise _out_of_stock(order, recorded.short)
+        raise out_of_stock(order, recorded.short)
     if recorded.short:
         log.info("order short at intake", short={x.sku: x.quantity for x in recorded.short})
     created, row = recorded.created, recorded.row
@@ -184,7 +185,7 @@ async def submit(
 # ---- ops changes ---------------------------------------------------------------------------------
 
 Handle = WorkflowHandle[OrderWorkflow, OrderState]
-Send = Callable[[Handle], Awaitable[OrderState]]
+T = TypeVar("T")
 
 
 async def cancel(ctx: OpsContext, order_id: str, request: ActionRequest) -> OrderState:
@@ -239,12 +240,17 @@ class OpsContext:
     ) -> None:
         self.sessions, self.client, self.settings = sessions, client, settings
 
-    async def send(self, order_id: str, send: Send) -> OrderState:
+    async def send(self, order_id: str, send: Callable[[Handle], Awaitable[T]]) -> T:
         """Run an Update on the order's workflow; its refusal is `Refused` with the reason."""
         async with readers(self.sessions)() as session:
             row = await session.get(Order, order_id)
         if row is None:
             raise NotFound(f"no order {order_id!r}")
+        if row.status in NOT_PLACED:  # no workflow to ask: a draft was never placed
+            raise Refused(
+                f"order {order_id} is a draft never placed (status {row.status}); "
+                "there is no running order to act on"
+            )
         structlog.contextvars.bind_contextvars(order_id=order_id, workflow_id=row.workflow_id)
         handle: Handle = self.client.get_workflow_handle_for(OrderWorkflow.run, row.workflow_id)
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, insert, select, update
@@ -81,7 +82,31 @@ async def apply(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> No
             row = await session.get(Order, s.order_id)
             if row is not None and row.document.get("ship_to") != s.ship_to:
                 row.document = {**row.document, "ship_to": s.ship_to}
+        if s.order_change is not None:
+            row = await session.get(Order, s.order_id)
+            if row is not None and row.version == s.version:  # this snapshot won
+                row.document = changed_document(row.document, s.order_change)
+                row.total = Decimal(s.order_change["total"])
     await event_store.append_many(session, [(s.order_id, e) for s in snapshots for e in s.events])
+
+
+def changed_document(document: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """The order's document after a change: its lines now, each with the units ordered at
+    first (`ordered_quantity`) and taken off since (`cancelled_quantity`); a line removed
+    whole stays listed at quantity 0, so the order still shows what was bought."""
+    before = {line["line_id"]: line for line in document.get("lines", [])}
+    now = {line["line_id"]: dict(line) for line in change["lines"]}
+    lines = []
+    for line_id, old in before.items():
+        ordered = int(old.get("ordered_quantity", old["quantity"]))
+        line = now.pop(line_id, {**old, "quantity": 0})
+        line["ordered_quantity"] = ordered
+        line["cancelled_quantity"] = max(0, ordered - int(line["quantity"]))
+        lines.append(line)
+    for line in now.values():  # added by an edit
+        lines.append({**line, "ordered_quantity": line["quantity"], "cancelled_quantity": 0})
+    fields = ("shipping_service", "shipping_price", "tax_total")
+    return {**document, "lines": lines, **{k: change[k] for k in fields}}
 
 
 async def _index_shipments(session: AsyncSession, snapshots: Sequence[OrderSnapshot]) -> None:

@@ -19,6 +19,7 @@ SUBJECTS = {
     "cancelled": "Your order {{ order_ref }} was cancelled",
     "partially_cancelled": "Part of your order {{ order_ref }} was cancelled",
     "refund_issued": "Refund for order {{ order_ref }}",
+    "order_changed": "Your order {{ order_ref }} was changed",
 }
 
 BODIES = {
@@ -34,6 +35,11 @@ BODIES = {
     "cancelled": "Order {{ order_ref }} was cancelled ({{ reason }}). Any payment hold was "
     "released.",
     "refund_issued": "We refunded {{ amount }} for order {{ order_ref }}.",
+    "order_changed": "Order {{ order_ref }} was changed ({{ reason }}): "
+    "{% for l in lines %}{{ l.sku }} {{ l.before }} -> {{ l.after }}"
+    "{% if not loop.last %}, {% endif %}{% endfor %}. "
+    "New total {{ total_after }} {{ currency }} (was {{ total_before }})."
+    "{% if refunded %} We refunded {{ refunded }} {{ currency }}.{% endif %}",
     "partially_cancelled": "Items of order {{ order_ref }} that had not shipped yet were "
     "cancelled ({{ reason }}); you are not charged for them. What already shipped is on its way.",
 }

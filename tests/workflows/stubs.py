@@ -85,6 +85,12 @@ class StubActivities:
     def _authorize_payment(self, inp: io.AuthorizeInput) -> io.AuthorizeResult:
         return io.AuthorizeResult(authorization_id="auth_1", amount=inp.amount, status="ok")
 
+    def _increment_authorization(self, inp: io.IncrementInput) -> io.AuthorizeResult:
+        return io.AuthorizeResult(authorization_id="auth_1", amount=inp.total, status="ok")
+
+    def _trim_open_lines(self, inp: io.TrimLinesInput) -> int:
+        return 0
+
     def _capture_payment(self, inp: io.PaymentOpInput) -> io.PaymentOpResult:
         return io.PaymentOpResult(status="captured", amount=inp.amount)
 

@@ -126,7 +126,9 @@ class Allocator:
         amounts = capture_plan(
             s.order,
             [by_location[x] for x in locations],
-            planned_before=sum((sh.capture_amount for sh in live), Decimal(0)),
+            # Refunds an order change gave back count against what earlier shipments capture.
+            planned_before=sum((sh.capture_amount for sh in live), Decimal(0))
+            - s.payment.change_refunds,
             completes_order=not route.unallocated,
         )
         seq = s.progress.shipment_seq
@@ -180,7 +182,12 @@ class Allocator:
         recheck = ctx.timings.scaled(ctx.timings.backorder_recheck_s).total_seconds()
         try:
             await workflow.wait_condition(
-                lambda: s.progress.stock_signal or ctx.stopping() or s.progress.reroute_pending,
+                lambda: (
+                    s.progress.stock_signal
+                    or ctx.stopping()
+                    or s.progress.reroute_pending
+                    or s.progress.change_pending
+                ),
                 timeout=timedelta(seconds=min(recheck, remaining)),
             )
         except TimeoutError:

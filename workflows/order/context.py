@@ -181,7 +181,22 @@ class OrderContext:
             routing=self.s.routing,
             ship_to=ship_to.model_dump(mode="json") if changed_ship_to else None,
             events=new_events,
+            order_change=self._order_change(),
         )
         await act.project_order.run_local(snapshot, policies.PROJECTION)
         progress.projected_events = max(progress.projected_events, len(self.s.events))
         progress.projected_ship_to = ship_to
+        progress.projected_changes = progress.changes_applied
+
+    def _order_change(self) -> dict[str, Any] | None:
+        """The order's lines and money for the read model, when a change moved them."""
+        progress, order = self.s.progress, self.s.order
+        if progress.projected_changes >= progress.changes_applied:
+            return None
+        return {
+            "lines": [line.model_dump(mode="json") for line in order.lines],
+            "shipping_service": order.shipping_service,
+            "shipping_price": str(order.shipping_price),
+            "tax_total": str(order.tax_total),
+            "total": str(order.total),
+        }

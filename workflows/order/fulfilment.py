@@ -30,6 +30,10 @@ with workflow.unsafe.imports_passed_through():
 TRACKED = ("in_transit", "out_for_delivery", "exception")
 
 
+class Recalled(Exception):
+    """The shipment was taken back before it left: an order change plans it again."""
+
+
 class FulfilmentHost(Protocol):
     """What a fulfilment needs from the workflow it runs in."""
 
@@ -91,25 +95,32 @@ class Fulfilment:
         self._on_dispatched = on_dispatched
         # Holds made before they were per shipment are committed per location.
         self._legacy_holds = legacy_holds
+        # An order change takes this shipment back to plan it again (its contents change).
+        self.recalled = False
 
     # ---- the way out ---------------------------------------------------------------------------
 
     async def ship(self) -> None:
         """Until the parcel has left and the order has done its part (raises to stop or reroute)."""
         sh = self.sh
-        await self.host.checkpoint()
+        await self._checkpoint()
         await workflow.wait_condition(self.host.labels_allowed)
         if not sh.label_id:
             await self._buy_label()
         while not sh.shipped_reported:
-            await self.host.checkpoint()
+            await self._checkpoint()
             await self._release()
             await workflow.wait_condition(
-                lambda: sh.shipped_reported or self.host.wants_withdrawal()
+                lambda: sh.shipped_reported or self.host.wants_withdrawal() or self.recalled
             )
             if sh.shipped_reported or not await self.withdraw():
                 break
         await self._dispatch()
+
+    async def _checkpoint(self) -> None:
+        await self.host.checkpoint()
+        if self.recalled:
+            raise Recalled()
 
     async def _buy_label(self) -> None:
         sh = self.sh

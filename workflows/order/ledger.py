@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from activities import contracts as act
     from activities import io
     from domain import timeline as tl
+    from domain.order_changes import Holdings
     from domain.order_state import PaymentEntry
     from domain.shipments import ShipmentState
     from domain.timeline import EventType as E
@@ -101,8 +102,13 @@ class PaymentLedger:
         )
         ctx.event(tl.payment(E.PAYMENT_CAPTURED, result.amount, shipment_id=sh.shipment_id))
 
-    async def refund(self, amount: Decimal, reference: str) -> Decimal:
-        """Give back part of what was captured (once per reference); returns what was refunded."""
+    async def refund(
+        self, amount: Decimal, reference: str, *, tell_customer: bool = True
+    ) -> Decimal:
+        """Give back part of what was captured (once per reference); returns what was refunded.
+
+        `tell_customer=False`: the caller's own email says it (an order change sends one).
+        """
         if invoicing.is_invoice(self._ctx):
             return await invoicing.credit(self._ctx, amount, reference)  # a credit note
         pay, ctx = self._pay, self._ctx
@@ -124,7 +130,8 @@ class PaymentLedger:
             )
         )
         ctx.event(tl.payment(E.PAYMENT_REFUNDED, result.amount, reference=reference))
-        await ctx.notify("refund_issued", {"amount": str(result.amount)}, reference)
+        if tell_customer:
+            await ctx.notify("refund_issued", {"amount": str(result.amount)}, reference)
         return Decimal(result.amount)
 
     async def void_rest(self) -> None:
@@ -146,3 +153,102 @@ class PaymentLedger:
         pay.voided = True
         pay.entries.append(PaymentEntry(kind="void", amount=result.amount, status=result.status))
         ctx.event(tl.payment(E.PAYMENT_VOIDED, result.amount))
+
+    # ---- order changes ----------------------------------------------------------------------
+
+    def holdings(self) -> Holdings:
+        """What the payment holds, for planning an order change."""
+        pay, order = self._pay, self._ctx.s.order
+        if order.payment.token.startswith(CHANNEL_PAID):
+            kind: str = "channel"
+        elif pay.authorization_id:
+            kind = "card"
+        else:
+            kind = "free"  # nothing was authorized (a zero total): an increase authorizes anew
+        return Holdings(
+            kind=kind,  # type: ignore[arg-type]
+            authorized=pay.authorized,
+            captured=pay.captured,
+            voided=pay.voided,
+            change_refunds=pay.change_refunds,
+        )
+
+    async def raise_to(self, total: Decimal, change: str) -> None:
+        """Hold `total` in all for an edit that raised the order's total: the same
+        authorization incremented (or a first one for an order that had nothing to pay).
+        A decline raises `ActivityError` and the edit is refused, having changed nothing."""
+        pay, ctx = self._pay, self._ctx
+        if not pay.authorization_id:
+            order = ctx.s.order
+            auth = await act.authorize_payment.run(
+                io.AuthorizeInput(
+                    idempotency_key=ctx.key("authorize", change),
+                    order_id=ctx.s.order_id,
+                    amount=total,
+                    currency=order.currency,
+                    token=order.payment.token,
+                ),
+                policies.PAYMENT,
+            )
+            pay.authorization_id, pay.authorized = auth.authorization_id, auth.amount
+            pay.entries.append(
+                PaymentEntry(
+                    kind="authorization", amount=auth.amount, status="ok", reference=change
+                )
+            )
+            ctx.event(tl.payment(E.PAYMENT_AUTHORIZED, auth.amount, reference=change))
+            return
+        before = pay.authorized
+        raised = await act.increment_authorization.run(
+            io.IncrementInput(
+                idempotency_key=ctx.key("increment", change),
+                order_id=ctx.s.order_id,
+                authorization_id=pay.authorization_id,
+                total=total,
+            ),
+            policies.PAYMENT,
+        )
+        pay.authorized = raised.amount
+        added = raised.amount - before
+        pay.entries.append(
+            PaymentEntry(kind="increment", amount=added, status="ok", reference=change)
+        )
+        ctx.event(tl.payment(E.PAYMENT_INCREMENTED, added, reference=change))
+
+    async def true_up(self, total: Decimal, change: str) -> Decimal:
+        """Refund what was captured beyond the order's `total` after a change lowered it."""
+        pay = self._pay
+        excess = pay.captured - pay.change_refunds - total
+        if excess <= 0:
+            return Decimal("0")
+        refunded = await self.refund(excess, change, tell_customer=False)
+        pay.change_refunds += refunded
+        return refunded
+
+    async def capture_balance(self, total: Decimal, reference: str) -> None:
+        """Capture what the order's `total` still lacks once every parcel left.
+
+        A change can leave the parcels that shipped with less than the new total: shipping and
+        tax are shared by merchandise when a parcel is invoiced, and lines cancelled afterwards
+        leave their share of shipping with nothing to carry it.
+        """
+        pay, ctx = self._pay, self._ctx
+        short = min(total - (pay.captured - pay.change_refunds), self.uncaptured)
+        if short <= 0 or not pay.authorization_id:
+            return
+        result = await act.capture_payment.run(
+            io.PaymentOpInput(
+                idempotency_key=ctx.key("capture", reference),
+                order_id=ctx.s.order_id,
+                authorization_id=pay.authorization_id,
+                amount=short,
+            ),
+            policies.PAYMENT,
+        )
+        pay.captured += result.amount
+        pay.entries.append(
+            PaymentEntry(
+                kind="capture", amount=result.amount, status=result.status, reference=reference
+            )
+        )
+        ctx.event(tl.payment(E.PAYMENT_CAPTURED, result.amount, reference=reference))

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.states import OrderStatus
     from domain.timeline import EventType as E
     from workflows.order.context import RECOMPOSED, OrderContext, RerouteRequested, StopOrder
-    from workflows.order.fulfilment import Fulfilment
+    from workflows.order.fulfilment import Fulfilment, Recalled
     from workflows.order.ledger import PaymentLedger
     from workflows.order.shop import ShopLink
 
@@ -57,6 +57,26 @@ class Shipping:
             task.done() or self.fulfilments[sid].sh.dispatched for sid, task in self._tasks.items()
         )
 
+    def settled_for(self, shipment_ids: list[str]) -> bool:
+        """`settled`, for these shipments only."""
+        return all(
+            self._tasks[sid].done() or self.fulfilments[sid].sh.dispatched
+            for sid in shipment_ids
+            if sid in self._tasks
+        )
+
+    def recall(self, shipment_ids: list[str]) -> None:
+        """Take these shipments back from their way out (an order change plans them again)."""
+        for sid in shipment_ids:
+            self.fulfilments[sid].recalled = True
+
+    def resume(self, shipment_ids: list[str]) -> None:
+        """Send recalled shipments on their way again (the change that recalled them failed)."""
+        for sid in shipment_ids:
+            f = self.fulfilments[sid]
+            if f.sh.is_open and self._tasks[sid].done():
+                self.start([f.sh])
+
     def done(self) -> bool:
         """Every shipment's task ended (delivered, lost, withdrawn or failed)."""
         return all(task.done() for task in self._tasks.values())
@@ -76,7 +96,7 @@ class Shipping:
     async def _ship_and_track(self, sh: ShipmentState) -> None:
         try:
             await self.fulfilments[sh.shipment_id].ship()
-        except (StopOrder, RerouteRequested):
+        except (StopOrder, RerouteRequested, Recalled):
             return  # withdrawn from the warehouse; the process decides what becomes of it
         except BUSINESS_ERRORS as err:
             self._ctx.s.progress.aborted = True  # its siblings stop too

@@ -20,11 +20,13 @@ with workflow.unsafe.imports_passed_through():
     from domain import timeline as tl
     from domain.commands import (
         ActionRequest,
+        Actor,
         AddressChange,
         FulfilmentEvent,
         RerouteRequest,
         TrackingUpdate,
     )
+    from domain.order_changes import ChangeAnswer, OrderChange
     from domain.order_state import OrderState
     from domain.returns import ReturnAuthorisation, ReturnOutcome, ReturnRequest
     from domain.states import OrderStatus
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.timings import OrderInput
     from workflows import policies
     from workflows.order.allocation import Allocator
+    from workflows.order.changes import ChangeDesk
     from workflows.order.compensation import Compensation
     from workflows.order.context import (
         LOCAL_DB_STEPS,
@@ -69,6 +72,7 @@ class OrderWorkflow:
         self.returns = ReturnsDesk(self.ctx, self.money, input.return_rules, self.shop)
         self.shipping = Shipping(self.ctx, self.money, self.shop)
         self.undo = Compensation(self.ctx, self.money, self.shipping, self.shop)
+        self.changes = ChangeDesk(self.ctx, self.money, self.shipping, self.undo, self.shop)
 
     # ---- the process -------------------------------------------------------------------------
 
@@ -161,8 +165,14 @@ class OrderWorkflow:
             except StopOrder:
                 if not self.shipping.under_way:
                     raise  # nothing under way: the whole order stops
-            await workflow.wait_condition(self.shipping.settled)
+            await workflow.wait_condition(lambda: self.shipping.settled() or self.changes.pending)
+            if self.changes.pending:
+                await self.changes.apply()
+                continue
             if not await self._react():
+                if self.changes.pending:
+                    continue  # a change came in as the last parcel left: it decides
+                self.s.progress.fulfilment_over = True
                 return
 
     async def _react(self) -> bool:
@@ -181,6 +191,11 @@ class OrderWorkflow:
         await workflow.wait_condition(self.shipping.done)
         if self.shipping.failure is not None:
             raise self.shipping.failure
+        if self.s.progress.changes_applied:
+            # A change may leave more captured than the order's total (shares of shipping and
+            # tax captured before it): give that back.
+            await self.money.true_up(self.s.order.total, "changes")
+            await self.money.capture_balance(self.s.order.total, "changes")
         await self.money.void_rest()  # everything shipped: release what was not captured
         if not any(s.status == "delivered" for s in self.s.shipments):
             raise ApplicationError("no shipment was delivered", type="DeliveryFailed")
@@ -203,7 +218,9 @@ class OrderWorkflow:
         progress, settled = self.s.progress, self.s.progress.cancels_settled
         progress.cancel_requested, progress.cancel_refusal = True, None
         self.s.cancel_reason = request.reason or "cancelled by ops"
-        self.ctx.event(tl.with_reason(E.CANCEL_REQUESTED, self.s.cancel_reason))
+        self.ctx.event(
+            tl.by(tl.with_reason(E.CANCEL_REQUESTED, self.s.cancel_reason), request.actor)
+        )
         await workflow.wait_condition(
             lambda: progress.cancels_settled > settled or progress.finished
         )
@@ -222,7 +239,9 @@ class OrderWorkflow:
         progress = self.s.progress
         self.s.excluded_locations = sorted(set(request.exclude_locations))
         progress.reroute_pending, passes = True, progress.routing_passes
-        self.ctx.event(tl.reroute_requested(self.s.excluded_locations, request.reason))
+        self.ctx.event(
+            tl.by(tl.reroute_requested(self.s.excluded_locations, request.reason), request.actor)
+        )
         await workflow.wait_condition(
             lambda: (
                 progress.finished
@@ -251,7 +270,9 @@ class OrderWorkflow:
         _refuse_if(rules.hold_refusal(self.s))
         self.s.status_before_hold = self.s.status
         self.s.hold_reason = request.reason or "held by ops"
-        self.ctx.set_status(S.ON_HOLD, tl.with_reason(E.HELD, self.s.hold_reason))
+        self.ctx.set_status(
+            S.ON_HOLD, tl.by(tl.with_reason(E.HELD, self.s.hold_reason), request.actor)
+        )
         await self.ctx.project()
         await workflow.wait_condition(
             lambda: (
@@ -273,7 +294,7 @@ class OrderWorkflow:
     async def release(self, request: ActionRequest) -> OrderState:
         """Resume a held order where it stopped."""
         _refuse_if(rules.release_refusal(self.s))
-        self._lift_hold(request.reason)
+        self._lift_hold(request.reason, request.actor)
         await self.ctx.project()
         return self.s
 
@@ -281,10 +302,10 @@ class OrderWorkflow:
     def _validate_release(self, request: ActionRequest) -> None:
         _refuse_if(rules.release_refusal(self.s))
 
-    def _lift_hold(self, reason: str) -> None:
+    def _lift_hold(self, reason: str, actor: Actor | None = None) -> None:
         previous = self.s.status_before_hold or S.RECEIVED
         self.s.status_before_hold, self.s.hold_reason = None, None
-        self.ctx.set_status(previous, tl.with_reason(E.RELEASED, reason))
+        self.ctx.set_status(previous, tl.by(tl.with_reason(E.RELEASED, reason), actor))
 
     @workflow.update
     async def change_address(self, change: AddressChange) -> OrderState:
@@ -296,13 +317,30 @@ class OrderWorkflow:
             )
             _refuse_if(rules.address_refusal(self.s))
             self.s.order = self.s.order.model_copy(update={"ship_to": change.ship_to})
-            self.ctx.event(tl.address_changed(change.ship_to.city, change.ship_to.country))
+            self.ctx.event(
+                tl.by(tl.address_changed(change.ship_to.city, change.ship_to.country), change.actor)
+            )
         await self.ctx.project()
         return self.s
 
     @change_address.validator
     def _validate_change_address(self, change: AddressChange) -> None:
         _refuse_if(rules.address_refusal(self.s))
+
+    @workflow.update
+    async def change_lines(self, change: OrderChange) -> ChangeAnswer:
+        """Cancel units of lines, or edit the order (add, remove, quantities, service); answers
+        once the change took effect and the new plan holds stock (409: why not)."""
+        return await self.changes.make(change)
+
+    @change_lines.validator
+    def _validate_change_lines(self, change: OrderChange) -> None:
+        _refuse_if(self.changes.refusal(change))
+
+    @workflow.query
+    def preview_change(self, change: OrderChange) -> ChangeAnswer:
+        """What `change_lines` would do now, changing nothing."""
+        return self.changes.preview(change)
 
     @workflow.update
     async def request_return(self, request: ReturnRequest) -> ReturnAuthorisation:
