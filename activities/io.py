@@ -319,10 +319,12 @@ class SweepInput(BaseModel):
 
 
 class SweepResult(BaseModel):
-    """Orders whose abandoned holds were released, and what could not be undone."""
+    """Orders whose abandoned holds were released, what could not be undone, and the drafts
+    that expired."""
 
     swept: list[str] = Field(default_factory=list)
     alerts: list[str] = Field(default_factory=list)
+    expired_drafts: list[str] = Field(default_factory=list)
 
 
 # ---- channels ----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ labels live, its authorization held, and the API can no longer act on it. The sw
 Temporal Schedule, lists such runs (Temporal visibility), and for each order that still holds
 something withdraws its warehouse releases, voids its unused labels, releases its stock and
 backorder place, voids what its authorization still holds, and marks it failed with an alert.
-Each step is idempotent, so a sweep that crashes halfway is finished by the next.
+Each step is idempotent, so a sweep that crashes halfway is finished by the next. The same
+sweep expires the draft orders nobody confirmed in time (they hold nothing: a status change).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from integrations.payments.protocol import PaymentGateway
 from integrations.warehouse.errors import AlreadyShipped
 from integrations.warehouse.protocol import Warehouse
 from services import inventory as stock_service
-from store import abandoned
+from store import abandoned, drafts
 from store.tables import Order
 
 log = structlog.get_logger(__name__)
@@ -66,10 +67,16 @@ class SweeperActivities:
 
     @activity.defn
     async def sweep_abandoned_orders(self, inp: io.SweepInput) -> io.SweepResult:
-        """Find order runs that ended abnormally and release what their orders still hold."""
+        """Find order runs that ended abnormally and release what their orders still hold;
+        mark the drafts whose time is up expired."""
         client = activity.client()
-        since = datetime.now(UTC) - timedelta(hours=inp.lookback_hours)
+        now = datetime.now(UTC)
+        since = now - timedelta(hours=inp.lookback_hours)
         result = io.SweepResult()
+        async with self._sessions.begin() as session:
+            result.expired_drafts = await drafts.expire_due(session, now, inp.limit)
+        if result.expired_drafts:
+            log.info("drafts expired", orders=result.expired_drafts)
         async for execution in client.list_workflows(abandoned_query(inp.task_queue, since)):
             activity.heartbeat(execution.id)
             async with self._sessions() as session:

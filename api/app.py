@@ -19,6 +19,7 @@ from api.routes import (
     codec,
     connections,
     dashboard,
+    drafts,
     health,
     inventory,
     orders,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     for module in (
         health,
         orders,
+        drafts,
         returns,
         inventory,
         catalogue,

@@ -7,9 +7,25 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from domain.models import CanonicalOrder
+
+
+class OrderRequest(CanonicalOrder):
+    """`POST /v1/orders`: the canonical order, and whether to keep it as a draft."""
+
+    draft: bool = Field(
+        default=False,
+        description="store an editable draft: no stock taken, no payment, no workflow until "
+        "`POST /v1/orders/{order_id}/confirm`",
+    )
+
+    def canonical(self) -> CanonicalOrder:
+        """The order itself (what a workflow takes), without the request's own fields."""
+        return CanonicalOrder.model_validate(self.model_dump(exclude={"draft"}))
+
 
 class OrderAccepted(BaseModel):
-    """Answer to `POST /v1/orders`."""
+    """Answer to `POST /v1/orders` (and to a draft's confirmation)."""
 
     order_id: str
     workflow_id: str

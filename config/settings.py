@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     backorder_deadline_hours: float = Field(default=168.0, gt=0)
     # An order its shop has not been paid for is cancelled after this long.
     unpaid_order_hours: float = Field(default=168.0, gt=0)
+    # A draft order (`"draft": true`) not confirmed within this long expires (business seconds:
+    # scaled like every business delay; the sweeper marks it `expired`).
+    draft_ttl_s: float = Field(default=7 * 86400.0, gt=0)
     # The sandbox warehouse sends picked/packed/shipped by itself (a real WMS would call the API).
     sandbox_warehouse: bool = True
     # Where and how the business ships: an order outside these is refused before payment.

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import store.channel_tables  # noqa: F401  (registers the dead-letter table when it exists)
 from domain.forecast import ForecastParams, SkuForecast
 from domain.kpis import KPI_EVENTS, EventFact, OrderFact, StockFact
+from domain.states import NOT_PLACED
 from store.analytics_tables import Forecast
 from store.tables import Base, Order, OrderEvent, OrderLine, Sku, StockLevel
 
@@ -68,7 +69,11 @@ async def order_facts(session: AsyncSession, since: datetime, until: datetime) -
                 Order.shipments,
                 Order.document,
             )
-            .where(Order.created_at >= since, Order.created_at < until)
+            .where(
+                Order.created_at >= since,
+                Order.created_at < until,
+                Order.status.not_in(sorted(NOT_PLACED)),
+            )
             .order_by(Order.created_at.desc())
             .limit(MAX_KPI_ORDERS)
         )
@@ -135,6 +140,7 @@ async def daily_demand(session: AsyncSession, start: date, days: int) -> dict[st
         .where(
             Order.created_at >= _midnight(start),
             Order.status != "failed",
+            Order.status.not_in(sorted(NOT_PLACED)),  # a draft is not demand until it is placed
         )
         .group_by(day, OrderLine.sku)
     )

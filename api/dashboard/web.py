@@ -21,6 +21,8 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 PAGE_PERMISSION = "orders:read"
 STATUS_TONES = {
+    "draft": "muted",
+    "expired": "muted",
     "received": "info",
     "in_fulfillment": "info",
     "shipped": "info",

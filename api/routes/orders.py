@@ -9,11 +9,10 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from api import views
 from api.deps import OpsDep, SessionDep, SessionsDep, SettingsDep, TemporalDep, require
-from api.schemas import OrderAccepted, OrderPage, OrderSummary, OrderView
+from api.schemas import OrderAccepted, OrderPage, OrderRequest, OrderSummary, OrderView
 from domain.commands import ActionRequest, AddressChange, RerouteRequest
-from domain.models import CanonicalOrder
+from services import drafts, search
 from services import orders as service
-from services import search
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
@@ -26,14 +25,21 @@ router = APIRouter(prefix="/v1/orders", tags=["orders"])
     responses={200: {"model": OrderAccepted, "description": "Already received; nothing started"}},
 )
 async def create_order(
-    order: CanonicalOrder,
+    body: OrderRequest,
     response: Response,
     sessions: SessionsDep,
     client: TemporalDep,
     settings: SettingsDep,
 ) -> OrderAccepted:
-    """Accept a canonical order and start its workflow; a repeat returns the same order (200)."""
-    created, row = await service.submit(sessions, client, settings, order)
+    """Accept a canonical order and start its workflow; a repeat returns the same order (200).
+
+    With `"draft": true` the order is stored as an editable draft (status `draft`: no stock
+    taken, no payment, no workflow) until `POST /v1/orders/{order_id}/confirm`."""
+    order = body.canonical()
+    if body.draft:
+        created, row = await drafts.create(sessions, settings, order)
+    else:
+        created, row = await service.submit(sessions, client, settings, order)
     if not created:
         response.status_code = 200
     return OrderAccepted(order_id=row.order_id, workflow_id=row.workflow_id, status=row.status)
