@@ -110,3 +110,30 @@ class OrderPage(BaseModel):
 
     items: list[OrderSummary]
     next_cursor: str | None = None
+
+
+class TotalView(BaseModel):
+    total: str
+
+
+class ChangePaymentView(BaseModel):
+    """What the payment does for a change: `authorize` (the difference, on the same
+    authorization), `capture_less`, `refund`, `collected_by_channel`, `invoice` or `none`."""
+
+    action: str
+    amount: str
+
+
+class ChangeResult(BaseModel):
+    """Answer to a line cancel or an edit (with `preview`, what it would do)."""
+
+    order: OrderView
+    preview: bool
+    currency: str
+    before: TotalView
+    after: TotalView
+    payment: ChangePaymentView
+    # Lines whose ordered quantity moves: line_id, sku, before, after.
+    lines: list[dict[str, Any]]
+    # Shipments taken back and planned again because their contents changed.
+    replanned: list[str] = Field(default_factory=list)

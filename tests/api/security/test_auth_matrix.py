@@ -35,6 +35,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/v1/orders/{order_id}/release"): "orders:act",
     ("POST", "/v1/orders/{order_id}/address"): "orders:act",
     ("POST", "/v1/orders/{order_id}/reroute"): "orders:act",
+    ("POST", "/v1/orders/{order_id}/lines/cancel"): "orders:act",
+    ("POST", "/v1/orders/{order_id}/edit"): "orders:act",
     # Whoever may create orders may place the drafts they stored.
     ("POST", "/v1/orders/{order_id}/confirm"): "orders:create",
     ("GET", "/v1/receivables"): "orders:read",
