@@ -93,6 +93,9 @@ open_receivable: ActivityRef[io.OpenReceivableInput, None] = ref(
     "open_receivable", io.OpenReceivableInput, None
 )
 issue_invoice: ActivityRef[io.InvoiceInput, None] = ref("issue_invoice", io.InvoiceInput, None)
+adjust_receivable: ActivityRef[io.AdjustReceivableInput, None] = ref(
+    "adjust_receivable", io.AdjustReceivableInput, None
+)
 release_receivable: ActivityRef[io.ReleaseReceivableInput, None] = ref(
     "release_receivable", io.ReleaseReceivableInput, None
 )
@@ -185,6 +188,7 @@ ORDER_ACTIVITIES: tuple[ActivityRef[Any, Any], ...] = (
     increment_authorization,
     open_receivable,
     issue_invoice,
+    adjust_receivable,
     release_receivable,
     buy_label,
     hand_over_parcel,

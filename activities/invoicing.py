@@ -74,6 +74,13 @@ class InvoicingActivities:
         )
 
     @activity.defn
+    async def adjust_receivable(self, inp: io.AdjustReceivableInput) -> None:
+        """An order change moved what the order will invoice in all."""
+        async with self._sessions.begin() as session:
+            await receivables.set_expected(session, inp.order_id, inp.expected)
+        log.info("receivable adjusted", order_id=inp.order_id, expected=str(inp.expected))
+
+    @activity.defn
     async def release_receivable(self, inp: io.ReleaseReceivableInput) -> None:
         """The order will not invoice `amount` of what was expected (shipped less, stopped)."""
         async with self._sessions.begin() as session:

@@ -112,6 +112,13 @@ class InvoiceInput(BaseModel):
     lines: list[InvoiceLine] = Field(default_factory=list)
 
 
+class AdjustReceivableInput(BaseModel):
+    """An order change: the order is now expected to invoice `expected` in all."""
+
+    order_id: str
+    expected: Decimal
+
+
 class ReleaseReceivableInput(BaseModel):
     """What the order will never invoice (it shipped less, or stopped) leaves the receivable."""
 

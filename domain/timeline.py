@@ -25,6 +25,7 @@ class EventType(StrEnum):
     PAYMENT_CAPTURED = "payment_captured"
     PAYMENT_REFUNDED = "payment_refunded"
     PAYMENT_INCREMENTED = "payment_incremented"
+    RECEIVABLE_ADJUSTED = "receivable_adjusted"
     PAYMENT_VOIDED = "payment_voided"
     ROUTED = "routed"
     BACKORDERED = "backordered"

@@ -74,6 +74,16 @@ async def release(session: AsyncSession, order_id: str, amount: Decimal) -> None
     await _settle_status(session, order_id)
 
 
+async def set_expected(session: AsyncSession, order_id: str, amount: Decimal) -> None:
+    """An order change moved what the order is expected to invoice in all (idempotent)."""
+    await session.execute(
+        update(Receivable)
+        .where(Receivable.order_id == order_id)
+        .values(expected=amount, updated_at=utcnow())
+    )
+    await _settle_status(session, order_id)
+
+
 async def _settle_status(session: AsyncSession, order_id: str) -> None:
     """Closed once nothing more will be invoiced and nothing is owed; open otherwise."""
     row = await session.get(Receivable, order_id, populate_existing=True)

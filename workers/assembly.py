@@ -156,6 +156,7 @@ def activities_for(
         payments.increment_authorization,
         invoicing.open_receivable,
         invoicing.issue_invoice,
+        invoicing.adjust_receivable,
         invoicing.release_receivable,
         shipping.buy_label,
         shipping.hand_over_parcel,

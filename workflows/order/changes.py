@@ -192,6 +192,7 @@ class ChangeDesk:
         # More captured than the new total (checked now: a parcel may have been invoiced since
         # the change was asked for) is given back.
         refunded = await self._money.true_up(plan.after_total, key)
+        await self._money.reinvoice(plan.after_total + s.payment.change_refunds, key)
         self._replan_captures()
         s.progress.changes_applied += 1
         payment = {"action": plan.payment.action, "amount": str(plan.payment.amount)}

@@ -166,6 +166,21 @@ async def credit(ctx: OrderContext, amount: Decimal, reference: str) -> Decimal:
     return amount
 
 
+async def adjust_expected(ctx: OrderContext, total: Decimal, reference: str) -> None:
+    """An order change moved the total: the receivable expects the new one."""
+    pay = ctx.s.payment
+    if pay.voided or total == pay.authorized:
+        return
+    await act.adjust_receivable.run(
+        io.AdjustReceivableInput(order_id=ctx.order_id, expected=total), policies.QUICK
+    )
+    pay.authorized = total
+    pay.entries.append(
+        PaymentEntry(kind="receivable", amount=total, status="adjusted", reference=reference)
+    )
+    ctx.event(tl.payment(E.RECEIVABLE_ADJUSTED, total, reference=reference))
+
+
 async def release_rest(ctx: OrderContext) -> None:
     """Instead of voiding: what will never be invoiced leaves the receivable."""
     pay = ctx.s.payment

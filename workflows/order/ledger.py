@@ -161,6 +161,8 @@ class PaymentLedger:
         pay, order = self._pay, self._ctx.s.order
         if order.payment.token.startswith(CHANNEL_PAID):
             kind: str = "channel"
+        elif invoicing.is_invoice(self._ctx):
+            kind = "invoice"
         elif pay.authorization_id:
             kind = "card"
         else:
@@ -215,6 +217,11 @@ class PaymentLedger:
         )
         ctx.event(tl.payment(E.PAYMENT_INCREMENTED, added, reference=change))
 
+    async def reinvoice(self, total: Decimal, change: str) -> None:
+        """An invoice order's change: the receivable expects the new total."""
+        if invoicing.is_invoice(self._ctx):
+            await invoicing.adjust_expected(self._ctx, total, change)
+
     async def true_up(self, total: Decimal, change: str) -> Decimal:
         """Refund what was captured beyond the order's `total` after a change lowered it."""
         pay = self._pay
@@ -234,8 +241,8 @@ class PaymentLedger:
         """
         pay, ctx = self._pay, self._ctx
         short = min(total - (pay.captured - pay.change_refunds), self.uncaptured)
-        if short <= 0 or not pay.authorization_id:
-            return
+        if short <= 0 or not pay.authorization_id or invoicing.is_invoice(ctx):
+            return  # an invoice order's parcels were invoiced for their share; no card here
         result = await act.capture_payment.run(
             io.PaymentOpInput(
                 idempotency_key=ctx.key("capture", reference),
