@@ -175,6 +175,7 @@ async def test_cancelling_every_open_unit_cancels_the_order(manual_stack: Stack)
         {"lines": [{"line_id": "1", "quantity": 3}, {"line_id": "2", "quantity": 1}]},
     )
     assert response.status_code == 200, response.text
+    assert response.json()["order"]["status"] == "cancelled"  # answered once it took effect
     done = await stack.wait_for(order_id, "cancelled")
     assert await held_units(stack, order_id) == {}
     assert [p["kind"] for p in done["payments"]] == ["authorization", "void"]

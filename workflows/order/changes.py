@@ -120,14 +120,14 @@ class ChangeDesk:
             if answer.refusal:
                 refuse(answer.refusal)
             passes = progress.routing_passes
-            await workflow.wait_condition(
-                lambda: (
-                    progress.finished
-                    or progress.cancel_requested
-                    or not s.open_lines()
-                    or progress.routing_passes > passes
+            if progress.cancel_requested:  # nothing was left open: the order cancels
+                await workflow.wait_condition(lambda: progress.finished or s.status == S.CANCELLED)
+            else:
+                await workflow.wait_condition(
+                    lambda: (
+                        progress.finished or not s.open_lines() or progress.routing_passes > passes
+                    )
                 )
-            )
             await ctx.project()  # the answer shows the new plan
             return answer
 
